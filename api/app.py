@@ -1,0 +1,40 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.deps import Database
+from api.routes import apikeys, audit, cases, organisations, reference
+from tiltas.db import make_engine, make_sessionmaker
+from tiltas.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = make_engine(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Tiltas",
+        version="0.1.0",
+        description=(
+            "Documents of a convict's conditional release and of the prison social-care sector: "
+            "cases, organisations, API keys and the audit log. Errors are RFC 9457 problem+json."
+        ),
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.database = Database(engine, make_sessionmaker(engine))
+    errors.install(app)
+    for module in (reference, organisations, cases, apikeys, audit):
+        app.include_router(module.router)
+    return app

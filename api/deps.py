@@ -1,0 +1,91 @@
+"""Typed dependencies: the database, the settings and the authenticated caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tiltas.access import Role
+from tiltas.apikeys import Principal, authenticate
+from tiltas.concurrency import ANY_VERSION
+from tiltas.errors import FieldProblem, Forbidden, InvalidInput, Unauthenticated
+from tiltas.settings import Settings
+
+
+@dataclass(frozen=True)
+class Database:
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work, committed before the response is sent."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_principal(
+    database: DatabaseDep,
+    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
+) -> Principal:
+    if not authorization:
+        raise Unauthenticated("send Authorization: Bearer <API key>")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send Authorization: Bearer <API key>")
+    with database.transaction() as session:
+        return authenticate(session, token.strip())
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise Forbidden(f"role {principal.role.value} may not do this")
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """``If-Match: "7"`` → 7; ``*`` → any version; absent → None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value == "*":
+        return ANY_VERSION
+    if value.startswith("W/"):
+        raise InvalidInput([FieldProblem("If-Match", "use the strong ETag given by the API", "header")])
+    inner = value.strip('"')
+    if not inner.isdigit():
+        raise InvalidInput([FieldProblem("If-Match", "not an ETag given by this API", "header")])
+    return int(inner)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Retries with the same key return the first result"),
+]

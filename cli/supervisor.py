@@ -1,0 +1,201 @@
+"""``tiltas serve``: start the broker (embedded default), the Celery worker and the API as
+child processes, restart any that dies, and stop them all on SIGTERM / Ctrl-C.
+
+Each child runs in its own process group, so a dead worker's pool processes are killed
+with it and cannot finish a task the broker is about to hand to the restarted worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tiltas.migrate import upgrade
+from tiltas.settings import Settings
+
+log = logging.getLogger("tiltas.serve")
+
+STOP_GRACE_S = 10.0
+MAX_BACKOFF_S = 30.0
+HEALTHY_AFTER_S = 60.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    ready: Callable[[], bool] = lambda: True
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    failures: int = 0
+    restart_at: float | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start(self, run_dir: Path) -> None:
+        self.process = subprocess.Popen(
+            self.argv, env={**os.environ, **self.env}, start_new_session=True
+        )
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        (run_dir / f"{self.name}.pid").write_text(f"{self.process.pid}\n")
+        log.info("started %s (pid %d)", self.name, self.process.pid)
+
+    def kill_group(self, sig: int) -> None:
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.kill_group(signal.SIGKILL)
+            return
+        self.kill_group(signal.SIGTERM)
+        try:
+            self.process.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in %.0f s; killing it", self.name, STOP_GRACE_S)
+        self.kill_group(signal.SIGKILL)
+        self.process.wait()
+
+
+def _redis_answers(socket_path: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(1.0)
+            connection.connect(str(socket_path))
+            connection.sendall(b"PING\r\n")
+            return connection.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _wait_until(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def plan_children(settings: Settings) -> list[Child]:
+    children: list[Child] = []
+    if settings.embedded_broker:
+        redis_dir = (settings.data_dir / "redis").resolve()
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        socket_path = settings.redis_socket_path
+        children.append(
+            Child(
+                "broker",
+                [
+                    settings.redis_server_bin,
+                    "--port", "0",
+                    "--unixsocket", str(socket_path),
+                    "--unixsocketperm", "700",
+                    "--dir", str(redis_dir),
+                    # Queued tasks survive a restart of the service or the machine.
+                    "--appendonly", "yes",
+                    "--appendfsync", "everysec",
+                    "--save", "",
+                    "--daemonize", "no",
+                    "--loglevel", "warning",
+                ],
+                ready=lambda: _redis_answers(socket_path),
+            )
+        )
+    children.append(
+        Child(
+            "worker",
+            [
+                sys.executable, "-m", "celery", "-A", "workers.main", "worker",
+                "--loglevel", "INFO",
+                "--concurrency", str(settings.worker_concurrency),
+                "--queues", settings.worker_queues,
+                "--hostname", f"tiltas-{os.getpid()}@%h",
+            ],
+        )
+    )
+    children.append(
+        Child(
+            "api",
+            [
+                sys.executable, "-m", "uvicorn", "api.main:app",
+                "--host", settings.host,
+                "--port", str(settings.port),
+                "--no-access-log",
+            ],
+        )
+    )
+    return children
+
+
+def serve(settings: Settings) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = settings.data_dir / "run"
+    run_dir.mkdir(exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    log.info("database migrated")
+
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    children = plan_children(settings)
+    try:
+        for child in children:
+            child.start(run_dir)
+            if not _wait_until(lambda c=child: c.ready() or c.process.poll() is not None, 30):  # type: ignore[union-attr]
+                log.error("%s did not become ready", child.name)
+                return 1
+            if child.process is not None and child.process.poll() is not None:
+                log.error("%s exited at start with code %s", child.name, child.process.returncode)
+                return 1
+        log.info("serving on http://%s:%d", settings.host, settings.port)
+        while not stopping:
+            _supervise(children, run_dir)
+            time.sleep(0.2)
+        return 0
+    finally:
+        for child in reversed(children):
+            child.stop()
+        log.info("stopped")
+
+
+def _supervise(children: list[Child], run_dir: Path) -> None:
+    now = time.monotonic()
+    for child in children:
+        process = child.process
+        if process is None:
+            continue
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                child.start(run_dir)
+            continue
+        code = process.poll()
+        if code is None:
+            if now - child.started_at > HEALTHY_AFTER_S:
+                child.failures = 0
+            continue
+        # Whatever is left of the dead child's group (pool processes) goes too.
+        child.kill_group(signal.SIGKILL)
+        child.failures += 1
+        delay = min(MAX_BACKOFF_S, 0.5 * 2 ** (child.failures - 1))
+        log.warning("%s exited with code %s; restarting in %.1f s", child.name, code, delay)
+        child.restart_at = now + delay

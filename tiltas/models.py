@@ -1,0 +1,142 @@
+"""Tables. Personal data lives in ``cases``; the audit log never holds it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tiltas.db import Base, JSONType
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    """Legal-entity code (juridinio asmens kodas)."""
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(String(500))
+    email: Mapped[str] = mapped_column(String(320))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(40), unique=True)
+    """The public part of the key, shown in lists and the audit log."""
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    role: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+
+    # Columns copied out of ``subject`` for filtering.
+    institution_code: Mapped[str] = mapped_column(String(20), index=True)
+    municipality: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
+    release_date: Mapped[dt.date | None] = mapped_column(Date, index=True, nullable=True)
+    """The possible conditional release date (galimo lygtinio paleidimo data)."""
+
+    subject: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    people: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    needs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)
+    risk: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    health: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+    participants: Mapped[list[CaseParticipant]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="CaseParticipant.id"
+    )
+
+
+class CaseParticipant(Base):
+    __tablename__ = "case_participants"
+    __table_args__ = (UniqueConstraint("case_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class IdempotencyRecord(Base):
+    """The first response to a POST with an ``Idempotency-Key``, replayed on retries."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("organisation_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    response_headers: Mapped[dict[str, str]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    """One access to personal data. Append-only (database triggers refuse UPDATE and DELETE)
+    and hash-chained: ``hash = sha256(prev_hash || canonical entry)``."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor_key_id: Mapped[str] = mapped_column(String(40))
+    actor_organisation_code: Mapped[str] = mapped_column(String(20), index=True)
+    actor_role: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(20))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str | None] = mapped_column(String(36), index=True, nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    """What was touched (section names, never values)."""
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's last link; the single row serialises appenders."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

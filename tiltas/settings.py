@@ -1,0 +1,104 @@
+"""Configuration, read once from the environment and passed down explicitly.
+
+Nothing configured is the embedded default: SQLite and files under ``./data``, and a
+private Redis on a unix socket in that folder, started and supervised by ``tiltas serve``.
+Production sets ``TILTAS_DATABASE_URL`` (PostgreSQL), ``TILTAS_BROKER_URL`` (Redis) and a
+shared ``TILTAS_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TILTAS_", frozen=True, extra="ignore")
+
+    environment: Environment = Environment.development
+    """``production`` refuses the embedded SQLite database and the embedded broker."""
+
+    data_dir: Path = Path("data")
+    """Documents, the embedded database and the embedded broker's socket live here."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL; unset means SQLite at ``<data_dir>/tiltas.sqlite3``."""
+
+    broker_url: str | None = None
+    """Celery broker (Redis) URL; unset means the embedded Redis on ``<data_dir>/run/redis.sock``."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "TILTAS_PORT"))
+
+    max_body_bytes: int = 1_048_576
+    """Largest request body the API reads; larger bodies get 413."""
+
+    page_size_max: int = 200
+
+    worker_concurrency: int = 2
+    worker_queues: str = "default"
+
+    visibility_timeout_s: int = 3600
+    """Redis redelivers a task not acknowledged within this time. Must exceed the longest
+    task and the longest countdown/ETA (DOMAIN.md §9)."""
+
+    unacked_restore_interval_s: int = 5
+    """How often a worker looks for abandoned (unacknowledged) tasks to redeliver."""
+
+    worker_imports: Annotated[tuple[str, ...], NoDecode] = ()
+    """Extra task modules the worker imports (comma-separated in the environment)."""
+
+    redis_server_bin: str = "redis-server"
+
+    @field_validator("worker_imports", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_servers(self) -> Settings:
+        if self.environment is Environment.production:
+            missing = [
+                name
+                for name, value in (
+                    ("TILTAS_DATABASE_URL", self.database_url),
+                    ("TILTAS_BROKER_URL", self.broker_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production needs {', '.join(missing)}")
+            if self.database_url and self.database_url.startswith("sqlite"):
+                raise ValueError("production needs PostgreSQL, not SQLite")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tiltas.sqlite3').resolve()}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def redis_socket_path(self) -> Path:
+        return (self.data_dir / "run" / "redis.sock").resolve()
+
+    @property
+    def resolved_broker_url(self) -> str:
+        if self.broker_url:
+            return self.broker_url
+        return f"redis+socket://{self.redis_socket_path}"
