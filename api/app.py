@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.deps import Database
+from api.middleware import BodySizeLimit
 from api.routes import apikeys, audit, cases, organisations, reference
 from tiltas.db import make_engine, make_sessionmaker
 from tiltas.settings import Settings
@@ -30,11 +31,11 @@ def create_app(settings: Settings) -> FastAPI:
             "cases, organisations, API keys and the audit log. Errors are RFC 9457 problem+json."
         ),
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.database = Database(engine, make_sessionmaker(engine))
     errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (reference, organisations, cases, apikeys, audit):
         app.include_router(module.router)
     return app

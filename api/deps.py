@@ -73,7 +73,9 @@ def parse_if_match(value: str | None) -> int | None:
     if value == "*":
         return ANY_VERSION
     if value.startswith("W/"):
-        raise InvalidInput([FieldProblem("If-Match", "use the strong ETag given by the API", "header")])
+        raise InvalidInput(
+            [FieldProblem("If-Match", "use the strong ETag given by the API", "header")]
+        )
     inner = value.strip('"')
     if not inner.isdigit():
         raise InvalidInput([FieldProblem("If-Match", "not an ETag given by this API", "header")])
@@ -87,5 +89,7 @@ def etag(version: int) -> str:
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="Retries with the same key return the first result"),
+    Header(
+        alias="Idempotency-Key", description="Retries with the same key return the first result"
+    ),
 ]

@@ -70,7 +70,11 @@ def problem(
 
 def _field_of(loc: tuple[Any, ...]) -> tuple[str, str]:
     where = str(loc[0]) if loc else "body"
-    parts = [str(p) for p in loc[1:]] if where in {"body", "query", "path", "header"} else [str(p) for p in loc]
+    parts = (
+        [str(p) for p in loc[1:]]
+        if where in {"body", "query", "path", "header"}
+        else [str(p) for p in loc]
+    )
     # A model-level check (e.g. "personal code or birth date") names its model, not a field.
     return ".".join(parts) or where, where
 
@@ -97,7 +101,14 @@ def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     errors = []
     for item in error.errors():
         field, where = _field_of(tuple(item.get("loc", ())))
-        errors.append({"field": field, "in": where, "message": item.get("msg", ""), "code": item.get("type", "")})
+        errors.append(
+            {
+                "field": field,
+                "in": where,
+                "message": item.get("msg", ""),
+                "code": item.get("type", ""),
+            }
+        )
     return problem(422, "invalid_input", f"{len(errors)} invalid field(s)", errors=errors)
 
 
@@ -106,7 +117,9 @@ def _http_error(_request: Request, error: Exception) -> JSONResponse:
     code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
         error.status_code, "http_error"
     )
-    return problem(error.status_code, code, str(error.detail), headers=getattr(error, "headers", None))
+    return problem(
+        error.status_code, code, str(error.detail), headers=getattr(error, "headers", None)
+    )
 
 
 def _unexpected_error(_request: Request, error: Exception) -> JSONResponse:

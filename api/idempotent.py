@@ -42,7 +42,9 @@ def run_post(
                 response = StoredResponse(
                     response.status_code, jsonable_encoder(response.body), response.headers
                 )
-                idempotency.remember(session, principal.organisation_id, key, request_sha256, response)
+                idempotency.remember(
+                    session, principal.organisation_id, key, request_sha256, response
+                )
             return _respond(response, replayed=False)
         except IntegrityError:
             # A concurrent request with the same key won; on the second pass we replay it.
@@ -55,4 +57,6 @@ def _respond(response: StoredResponse, *, replayed: bool) -> JSONResponse:
     headers = dict(response.headers)
     if replayed:
         headers[REPLAYED_HEADER] = "true"
-    return JSONResponse(jsonable_encoder(response.body), status_code=response.status_code, headers=headers)
+    return JSONResponse(
+        jsonable_encoder(response.body), status_code=response.status_code, headers=headers
+    )

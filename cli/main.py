@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from pydantic import ValidationError
@@ -11,6 +12,9 @@ from pydantic import ValidationError
 from tiltas.access import OrganisationKind, Role
 from tiltas.errors import InvalidInput, TiltasError
 from tiltas.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _fail(message: str) -> NoReturn:
@@ -73,9 +77,13 @@ def org_create(code: str, name: str, kind: str, address: str, email: str) -> Non
     from tiltas.organisations import OrganisationCreate, create_organisation
 
     try:
-        data = OrganisationCreate(code=code, name=name, kind=OrganisationKind(kind), address=address, email=email)
+        data = OrganisationCreate(
+            code=code, name=name, kind=OrganisationKind(kind), address=address, email=email
+        )
     except ValidationError as error:
-        _fail("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()))
+        _fail(
+            "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        )
     with _transaction() as session:
         try:
             create_organisation(session, data)
@@ -104,7 +112,11 @@ def apikey_create(org_code: str, role: str, label: str) -> None:
         except TiltasError as error:
             _fail(_describe(error))
         audit.record(
-            session, audit.Actor("cli", org_code, "operator"), audit.AuditAction.create, "api_key", issued.key_id
+            session,
+            audit.Actor("cli", org_code, "operator"),
+            audit.AuditAction.create,
+            "api_key",
+            issued.key_id,
         )
     click.echo(f"API key {issued.key_id} for {org_code} as {role} (shown once):")
     click.echo(issued.secret_key)
@@ -133,7 +145,7 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
-def _transaction():  # type: ignore[no-untyped-def]
+def _transaction() -> AbstractContextManager[Session]:
     from tiltas.db import make_engine, make_sessionmaker, transaction
     from tiltas.migrate import upgrade
 

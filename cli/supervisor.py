@@ -7,6 +7,7 @@ with it and cannot finish a task the broker is about to hand to the restarted wo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -48,13 +49,18 @@ class Child:
         (run_dir / f"{self.name}.pid").write_text(f"{self.process.pid}\n")
         log.info("started %s (pid %d)", self.name, self.process.pid)
 
+    @property
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def ready_or_exited(self) -> bool:
+        return self.exited or self.ready()
+
     def kill_group(self, sig: int) -> None:
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -100,16 +106,25 @@ def plan_children(settings: Settings) -> list[Child]:
                 "broker",
                 [
                     settings.redis_server_bin,
-                    "--port", "0",
-                    "--unixsocket", str(socket_path),
-                    "--unixsocketperm", "700",
-                    "--dir", str(redis_dir),
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    str(socket_path),
+                    "--unixsocketperm",
+                    "700",
+                    "--dir",
+                    str(redis_dir),
                     # Queued tasks survive a restart of the service or the machine.
-                    "--appendonly", "yes",
-                    "--appendfsync", "everysec",
-                    "--save", "",
-                    "--daemonize", "no",
-                    "--loglevel", "warning",
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "everysec",
+                    "--save",
+                    "",
+                    "--daemonize",
+                    "no",
+                    "--loglevel",
+                    "warning",
                 ],
                 ready=lambda: _redis_answers(socket_path),
             )
@@ -118,11 +133,20 @@ def plan_children(settings: Settings) -> list[Child]:
         Child(
             "worker",
             [
-                sys.executable, "-m", "celery", "-A", "workers.main", "worker",
-                "--loglevel", "INFO",
-                "--concurrency", str(settings.worker_concurrency),
-                "--queues", settings.worker_queues,
-                "--hostname", f"tiltas-{os.getpid()}@%h",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.main",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(settings.worker_concurrency),
+                "--queues",
+                settings.worker_queues,
+                "--hostname",
+                f"tiltas-{os.getpid()}@%h",
             ],
         )
     )
@@ -130,9 +154,14 @@ def plan_children(settings: Settings) -> list[Child]:
         Child(
             "api",
             [
-                sys.executable, "-m", "uvicorn", "api.main:app",
-                "--host", settings.host,
-                "--port", str(settings.port),
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.main:app",
+                "--host",
+                settings.host,
+                "--port",
+                str(settings.port),
                 "--no-access-log",
             ],
         )
@@ -161,11 +190,11 @@ def serve(settings: Settings) -> int:
     try:
         for child in children:
             child.start(run_dir)
-            if not _wait_until(lambda c=child: c.ready() or c.process.poll() is not None, 30):  # type: ignore[union-attr]
+            if not _wait_until(child.ready_or_exited, 30):
                 log.error("%s did not become ready", child.name)
                 return 1
-            if child.process is not None and child.process.poll() is not None:
-                log.error("%s exited at start with code %s", child.name, child.process.returncode)
+            if child.exited:
+                log.error("%s exited at start", child.name)
                 return 1
         log.info("serving on http://%s:%d", settings.host, settings.port)
         while not stopping:

@@ -46,7 +46,9 @@ class IssuedKey:
     api_key: ApiKey
 
 
-def create_api_key(session: Session, organisation_code: str, role: Role, label: str = "") -> IssuedKey:
+def create_api_key(
+    session: Session, organisation_code: str, role: Role, label: str = ""
+) -> IssuedKey:
     try:
         organisation = get_organisation(session, organisation_code)
     except NotFound:
@@ -56,7 +58,11 @@ def create_api_key(session: Session, organisation_code: str, role: Role, label: 
     kind = OrganisationKind(organisation.kind)
     if not role_allowed_for(kind, role):
         raise InvalidInput(
-            [FieldProblem("role", f"role {role.value} does not belong to a {kind.value}", "role_kind")]
+            [
+                FieldProblem(
+                    "role", f"role {role.value} does not belong to a {kind.value}", "role_kind"
+                )
+            ]
         )
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)

@@ -72,7 +72,10 @@ def record(
     # Bumping the head first takes its row lock (PostgreSQL) or the write lock (SQLite),
     # so concurrent appenders queue here instead of forking the chain.
     seq = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1).returning(AuditHead.seq)
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + 1)
+        .returning(AuditHead.seq)
     ).scalar_one()
     prev_hash = session.execute(select(AuditHead.hash).where(AuditHead.id == 1)).scalar_one()
     entry = AuditEntry(
@@ -110,7 +113,10 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
     last_seq = 0
     while True:
         rows: Iterable[AuditEntry] = session.scalars(
-            select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch)
+            select(AuditEntry)
+            .where(AuditEntry.seq > last_seq)
+            .order_by(AuditEntry.seq)
+            .limit(batch)
         ).all()
         rows = list(rows)
         if not rows:
@@ -119,9 +125,13 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
             if entry.seq != expected_seq:
                 return ChainReport(count, False, expected_seq, "an entry is missing")
             if entry.prev_hash != prev_hash:
-                return ChainReport(count, False, entry.seq, "the link to the previous entry is broken")
+                return ChainReport(
+                    count, False, entry.seq, "the link to the previous entry is broken"
+                )
             if _entry_digest(prev_hash, _fields(entry)) != entry.hash:
-                return ChainReport(count, False, entry.seq, "the entry was changed after it was written")
+                return ChainReport(
+                    count, False, entry.seq, "the entry was changed after it was written"
+                )
             prev_hash = entry.hash
             expected_seq += 1
             count += 1
@@ -151,7 +161,10 @@ def entries_for_organisation(
     )
     query = select(AuditEntry).where(
         AuditEntry.seq > after_seq,
-        or_(AuditEntry.actor_organisation_code == organisation_code, AuditEntry.case_id.in_(own_cases)),
+        or_(
+            AuditEntry.actor_organisation_code == organisation_code,
+            AuditEntry.case_id.in_(own_cases),
+        ),
     )
     if case_id is not None:
         query = query.where(AuditEntry.case_id == case_id)

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from tiltas import audit
@@ -42,7 +42,9 @@ from tiltas.schema_types import Email, LegalEntityCode, Name, Phone, StrictModel
 
 class Residence(StrictModel):
     address: Text
-    municipality: str = Field(description="Municipality id from GET /v1/municipalities, e.g. vilniaus-m")
+    municipality: str = Field(
+        description="Municipality id from GET /v1/municipalities, e.g. vilniaus-m"
+    )
 
     @field_validator("municipality")
     @classmethod
@@ -60,7 +62,9 @@ class Subject(StrictModel):
     first_name: Name
     last_name: Name
     personal_code: str | None = Field(default=None, description="Asmens kodas, 11 digits")
-    birth_date: dt.date | None = Field(default=None, description="When the personal code is unknown")
+    birth_date: dt.date | None = Field(
+        default=None, description="When the personal code is unknown"
+    )
     institution_code: LegalEntityCode = Field(
         description="Legal-entity code of the correctional institution holding the convict"
     )
@@ -259,7 +263,9 @@ def _subject_warnings(subject: Subject) -> list[Warning]:
         warnings += [Warning("subject.personal_code", message) for message in check.warnings]
         if check.birth_date and subject.birth_date and check.birth_date != subject.birth_date:
             warnings.append(
-                Warning("subject.birth_date", "the birth date differs from the one in the personal code")
+                Warning(
+                    "subject.birth_date", "the birth date differs from the one in the personal code"
+                )
             )
     return warnings
 
@@ -276,12 +282,16 @@ def _resolve_references(
         institution = found.get(subject.institution_code)
         if institution is None:
             problems.append(
-                FieldProblem("subject.institution_code", "no organisation with this code", "unknown")
+                FieldProblem(
+                    "subject.institution_code", "no organisation with this code", "unknown"
+                )
             )
         elif institution.kind != OrganisationKind.correctional_institution:
             problems.append(
                 FieldProblem(
-                    "subject.institution_code", "this organisation is not a correctional institution", "kind"
+                    "subject.institution_code",
+                    "this organisation is not a correctional institution",
+                    "kind",
                 )
             )
     for index, code in enumerate(participant_codes or []):
@@ -298,11 +308,17 @@ def _denormalise(case: Case, subject: Subject) -> None:
     case.subject = subject.model_dump(mode="json")
     case.institution_code = subject.institution_code
     case.release_date = subject.possible_release_date
-    case.municipality = subject.intended_residence.municipality if subject.intended_residence else None
+    case.municipality = (
+        subject.intended_residence.municipality if subject.intended_residence else None
+    )
 
 
 def _set_participants(
-    session: Session, case: Case, principal: Principal, found: dict[str, Organisation], codes: list[str]
+    session: Session,
+    case: Case,
+    principal: Principal,
+    found: dict[str, Organisation],
+    codes: list[str],
 ) -> None:
     """The participants are the given organisations, the institution and always the caller's."""
     wanted = {found[code].id: found[code] for code in [*codes, case.institution_code]}
@@ -315,7 +331,9 @@ def _set_participants(
         if organisation_id not in existing:
             case.participants.append(
                 CaseParticipant(
-                    organisation_id=organisation_id, role=organisation.kind, organisation=organisation
+                    organisation_id=organisation_id,
+                    role=organisation.kind,
+                    organisation=organisation,
                 )
             )
 
@@ -357,7 +375,7 @@ def create_case(
     return case, _subject_warnings(data.subject)
 
 
-def _visible_case_query(principal: Principal) -> Any:
+def _visible_case_query(principal: Principal) -> Select[Case]:
     participates = exists().where(
         CaseParticipant.case_id == Case.id,
         CaseParticipant.organisation_id == principal.organisation_id,
@@ -399,8 +417,14 @@ def update_case(
     given = _given_sections(data)
     _require_sections(principal, given)
     for name in given:
-        if getattr(data, name.value) is None and name in (Section.subject, Section.people, Section.participants):
-            raise InvalidInput([FieldProblem(name.value, "this section cannot be emptied", "required")])
+        if getattr(data, name.value) is None and name in (
+            Section.subject,
+            Section.people,
+            Section.participants,
+        ):
+            raise InvalidInput(
+                [FieldProblem(name.value, "this section cannot be emptied", "required")]
+            )
     found = _resolve_references(session, data.subject, data.participants)
     if data.subject is not None:
         if case.kind == CaseKind.conditional_release and data.subject.possible_release_date is None:
@@ -417,13 +441,17 @@ def update_case(
     if data.people is not None:
         case.people = [p.model_dump(mode="json") for p in data.people]
     if Section.participants in given or data.subject is not None:
-        codes = data.participants if data.participants is not None else [
-            p.organisation.code for p in case.participants
-        ]
+        codes = (
+            data.participants
+            if data.participants is not None
+            else [p.organisation.code for p in case.participants]
+        )
         found.update(_organisations_by_code(session, {*codes, case.institution_code}))
         _set_participants(session, case, principal, found, codes)
     if Section.needs in given:
-        case.needs = [n.model_dump(mode="json") for n in data.needs] if data.needs is not None else None
+        case.needs = (
+            [n.model_dump(mode="json") for n in data.needs] if data.needs is not None else None
+        )
     if Section.risk in given:
         case.risk = data.risk.model_dump(mode="json") if data.risk else None
     if Section.health in given:
@@ -458,9 +486,13 @@ def _decode_cursor(cursor: str) -> int:
         padded = cursor + "=" * (-len(cursor) % 4)
         after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
     except (ValueError, KeyError, TypeError):
-        raise InvalidInput([FieldProblem("cursor", "the cursor is not one this API gave out", "cursor")]) from None
+        raise InvalidInput(
+            [FieldProblem("cursor", "the cursor is not one this API gave out", "cursor")]
+        ) from None
     if not isinstance(after, int):
-        raise InvalidInput([FieldProblem("cursor", "the cursor is not one this API gave out", "cursor")])
+        raise InvalidInput(
+            [FieldProblem("cursor", "the cursor is not one this API gave out", "cursor")]
+        )
     return after
 
 

@@ -1,13 +1,13 @@
 """The domain's error hierarchy. The API maps each class to one HTTP status in one place.
 
-    TiltasError
-    ├── InvalidInput          (fields: every invalid field at once)
-    ├── NotFound
-    ├── Forbidden
-    ├── Unauthenticated
-    ├── PreconditionRequired  (an update without If-Match)
-    ├── VersionConflict       (If-Match does not name the current version)
-    └── IdempotencyKeyReused  (same key, different request)
+TiltasError
+├── InvalidInput          (fields: every invalid field at once)
+├── NotFound
+├── Forbidden
+├── Unauthenticated
+├── PreconditionRequired  (an update without If-Match)
+├── VersionConflict       (If-Match does not name the current version)
+└── IdempotencyKeyReused  (same key, different request)
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ class TiltasError(Exception):
 class InvalidInput(TiltasError):
     code = "invalid_input"
 
-    def __init__(self, problems: list[FieldProblem], message: str = "the request has invalid fields") -> None:
+    def __init__(
+        self, problems: list[FieldProblem], message: str = "the request has invalid fields"
+    ) -> None:
         super().__init__(message)
         self.problems = problems
 

@@ -36,12 +36,18 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
 def validate_key(key: str) -> str:
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidInput(
-            [FieldProblem("Idempotency-Key", f"use 1–{MAX_KEY_LENGTH} printable characters", "header")]
+            [
+                FieldProblem(
+                    "Idempotency-Key", f"use 1–{MAX_KEY_LENGTH} printable characters", "header"
+                )
+            ]
         )
     return key
 
 
-def find(session: Session, organisation_id: int, key: str, request_sha256: str) -> StoredResponse | None:
+def find(
+    session: Session, organisation_id: int, key: str, request_sha256: str
+) -> StoredResponse | None:
     record = session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.organisation_id == organisation_id, IdempotencyRecord.key == key
@@ -53,7 +59,9 @@ def find(session: Session, organisation_id: int, key: str, request_sha256: str) 
         raise IdempotencyKeyReused(
             "this Idempotency-Key was already used for a different request; use a new key"
         )
-    return StoredResponse(record.status_code, json.loads(record.response_body), record.response_headers)
+    return StoredResponse(
+        record.status_code, json.loads(record.response_body), record.response_headers
+    )
 
 
 def remember(

@@ -19,5 +19,7 @@ class Municipality:
 
 @cache
 def all_municipalities() -> dict[str, Municipality]:
-    raw = json.loads(resources.files("tiltas").joinpath("data/municipalities.json").read_text("utf-8"))
+    raw = json.loads(
+        resources.files("tiltas").joinpath("data/municipalities.json").read_text("utf-8")
+    )
     return {row["id"]: Municipality(**row) for row in raw["municipalities"]}

@@ -1,4 +1,5 @@
-"""Organisations taking part in cases: institutions, probation, municipalities, NGOs, the Commission."""
+"""Organisations taking part in cases: institutions, probation, municipalities, NGOs,
+the Commission, archives."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ def get_organisation(session: Session, code: str) -> Organisation:
     return organisation
 
 
-def list_organisations(session: Session, kind: OrganisationKind | None = None) -> list[Organisation]:
+def list_organisations(
+    session: Session, kind: OrganisationKind | None = None
+) -> list[Organisation]:
     query = select(Organisation).order_by(Organisation.code)
     if kind is not None:
         query = query.where(Organisation.kind == kind.value)

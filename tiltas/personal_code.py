@@ -68,5 +68,7 @@ def check_personal_code(code: str, *, today: dt.date | None = None) -> PersonalC
     if born > today:
         return PersonalCodeCheck(born, ("the birth date in the personal code is in the future",))
     if today.year - born.year > 120:
-        return PersonalCodeCheck(born, ("the birth date in the personal code is over 120 years ago",))
+        return PersonalCodeCheck(
+            born, ("the birth date in the personal code is over 120 years ago",)
+        )
     return PersonalCodeCheck(born, ())

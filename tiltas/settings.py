@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     """SQLAlchemy URL; unset means SQLite at ``<data_dir>/tiltas.sqlite3``."""
 
     broker_url: str | None = None
-    """Celery broker (Redis) URL; unset means the embedded Redis on ``<data_dir>/run/redis.sock``."""
+    """Celery broker (Redis) URL; unset means the embedded Redis on
+    ``<data_dir>/run/redis.sock``."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "TILTAS_PORT"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.app import make_celery
 from tiltas.settings import Settings
+from workers.app import make_celery
 
 app = make_celery(Settings())

@@ -23,10 +23,14 @@ def _settings(task: Any) -> Settings:
     return settings
 
 
-@shared_task(bind=True, name="tiltas.audit.verify_chain")
+@shared_task(bind=True, name="tiltas.audit.verify_chain")  # type: ignore[untyped-decorator]
 def verify_audit_chain(self: Any) -> dict[str, Any]:
     """Check the audit log's hash chain (read-only, so safe to run twice)."""
     with transaction(_sessions(_settings(self).resolved_database_url)) as session:
         report = audit.verify_chain(session)
-    return {"entries": report.entries, "ok": report.ok, "first_bad_seq": report.first_bad_seq,
-            "reason": report.reason}
+    return {
+        "entries": report.entries,
+        "ok": report.ok,
+        "first_bad_seq": report.first_bad_seq,
+        "reason": report.reason,
+    }

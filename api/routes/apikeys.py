@@ -31,7 +31,10 @@ def _public(api_key: ApiKey) -> dict[str, Any]:
 
 @router.post("", status_code=201, response_model=ApiKeyIssued)
 def create_api_key(
-    data: ApiKeyCreate, principal: PrincipalDep, database: DatabaseDep, idempotency_key: IdempotencyKey = None
+    data: ApiKeyCreate,
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.admin)
 
@@ -44,7 +47,11 @@ def create_api_key(
     # The key is shown once: a retry with the same Idempotency-Key returns it again, so the
     # stored response holds it; such records matter only until the DMS has the key.
     return run_post(
-        database, principal, idempotency_key, ("POST", "/v1/api-keys", data.model_dump(mode="json")), perform
+        database,
+        principal,
+        idempotency_key,
+        ("POST", "/v1/api-keys", data.model_dump(mode="json")),
+        perform,
     )
 
 

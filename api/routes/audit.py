@@ -40,4 +40,9 @@ def verify_audit_chain(principal: PrincipalDep, database: DatabaseDep) -> dict[s
     require_role(principal, Role.auditor)
     with database.transaction() as session:
         report = audit.verify_chain(session)
-    return {"entries": report.entries, "ok": report.ok, "first_bad_seq": report.first_bad_seq, "reason": report.reason}
+    return {
+        "entries": report.entries,
+        "ok": report.ok,
+        "first_bad_seq": report.first_bad_seq,
+        "reason": report.reason,
+    }

@@ -64,19 +64,29 @@ def create_case(
         )
 
     return run_post(
-        database, principal, idempotency_key, ("POST", "/v1/cases", data.model_dump(mode="json")), perform
+        database,
+        principal,
+        idempotency_key,
+        ("POST", "/v1/cases", data.model_dump(mode="json")),
+        perform,
     )
 
 
-@router.get("", response_model=CasePage, response_model_exclude_unset=True, responses=PROBLEM_RESPONSES)
+@router.get(
+    "", response_model=CasePage, response_model_exclude_unset=True, responses=PROBLEM_RESPONSES
+)
 def list_cases(
     principal: PrincipalDep,
     database: DatabaseDep,
     kind: CaseKind | None = None,
     municipality: str | None = None,
     institution_code: str | None = None,
-    release_from: Annotated[dt.date | None, Query(description="Possible release date on or after")] = None,
-    release_to: Annotated[dt.date | None, Query(description="Possible release date on or before")] = None,
+    release_from: Annotated[
+        dt.date | None, Query(description="Possible release date on or after")
+    ] = None,
+    release_to: Annotated[
+        dt.date | None, Query(description="Possible release date on or before")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> JSONResponse:
@@ -89,12 +99,18 @@ def list_cases(
     )
     with database.transaction() as session:
         page = cases.list_cases(session, principal, filters, limit=limit, cursor=cursor)
-        body = {"items": [_public(c, principal) for c in page.items], "next_cursor": page.next_cursor}
+        body = {
+            "items": [_public(c, principal) for c in page.items],
+            "next_cursor": page.next_cursor,
+        }
     return JSONResponse(body)
 
 
 @router.get(
-    "/{case_id}", response_model=CasePublic, response_model_exclude_unset=True, responses=PROBLEM_RESPONSES
+    "/{case_id}",
+    response_model=CasePublic,
+    response_model_exclude_unset=True,
+    responses=PROBLEM_RESPONSES,
 )
 def read_case(case_id: str, principal: PrincipalDep, database: DatabaseDep) -> JSONResponse:
     with database.transaction() as session:
@@ -109,7 +125,10 @@ def read_case(case_id: str, principal: PrincipalDep, database: DatabaseDep) -> J
     response_model_exclude_unset=True,
     responses={
         **PROBLEM_RESPONSES,
-        412: {"description": "If-Match names an old version", "content": {"application/problem+json": {}}},
+        412: {
+            "description": "If-Match names an old version",
+            "content": {"application/problem+json": {}},
+        },
         428: {"description": "If-Match is missing", "content": {"application/problem+json": {}}},
     },
 )

@@ -7,7 +7,15 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import DatabaseDep, IdempotencyKey, IfMatch, PrincipalDep, etag, parse_if_match, require_role
+from api.deps import (
+    DatabaseDep,
+    IdempotencyKey,
+    IfMatch,
+    PrincipalDep,
+    etag,
+    parse_if_match,
+    require_role,
+)
 from api.idempotent import run_post
 from api.schemas import OrganisationPublic
 from tiltas import organisations
@@ -19,7 +27,9 @@ router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 
 
 def _public(organisation: Organisation) -> dict[str, Any]:
-    return OrganisationPublic.model_validate(organisation, from_attributes=True).model_dump(mode="json")
+    return OrganisationPublic.model_validate(organisation, from_attributes=True).model_dump(
+        mode="json"
+    )
 
 
 @router.post("", status_code=201, response_model=OrganisationPublic)
@@ -36,7 +46,10 @@ def create_organisation(
         return StoredResponse(
             201,
             _public(organisation),
-            {"ETag": etag(organisation.version), "Location": f"/v1/organisations/{organisation.code}"},
+            {
+                "ETag": etag(organisation.version),
+                "Location": f"/v1/organisations/{organisation.code}",
+            },
         )
 
     return run_post(

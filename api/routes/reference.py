@@ -21,8 +21,10 @@ def healthz(database: DatabaseDep) -> JSONResponse:
     try:
         with database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception as error:  # noqa: BLE001 - any failure means "not ready"
-        return JSONResponse({"status": "unavailable", "database": type(error).__name__}, status_code=503)
+    except Exception as error:
+        return JSONResponse(
+            {"status": "unavailable", "database": type(error).__name__}, status_code=503
+        )
     return JSONResponse({"status": "ok"})
 
 

@@ -20,7 +20,11 @@ def test_create_read_update_round_trip(world: World) -> None:
     assert created.headers["Location"] == f"/v1/cases/{body['id']}"
     assert body["subject"]["last_name"] == "Žemaitis"
     codes = {p["code"] for p in body["participants"]}
-    assert codes == {world.institution.code, world.orgs["municipality"].code, world.orgs["probation"].code}
+    assert codes == {
+        world.institution.code,
+        world.orgs["municipality"].code,
+        world.orgs["probation"].code,
+    }
 
     read = client.get(f"/v1/cases/{body['id']}", headers=staff)
     assert read.status_code == 200
@@ -48,7 +52,12 @@ def test_update_needs_current_version(world: World) -> None:
     assert missing.status_code == 428
     assert missing.headers["content-type"] == PROBLEM
 
-    assert client.patch(f"/v1/cases/{case_id}", json=change, headers={**staff, "If-Match": '"1"'}).status_code == 200
+    assert (
+        client.patch(
+            f"/v1/cases/{case_id}", json=change, headers={**staff, "If-Match": '"1"'}
+        ).status_code
+        == 200
+    )
     stale = client.patch(f"/v1/cases/{case_id}", json=change, headers={**staff, "If-Match": '"1"'})
     assert stale.status_code == 412
     assert stale.json()["current_version"] == 2
@@ -84,10 +93,14 @@ def test_list_filters_and_cursor_pagination(world: World) -> None:
     assert seen == ids
     assert care_id not in seen
 
-    kaunas = client.get("/v1/cases", params={"municipality": "kauno-m"}, headers=staff).json()["items"]
+    kaunas = client.get("/v1/cases", params={"municipality": "kauno-m"}, headers=staff).json()[
+        "items"
+    ]
     assert [c["id"] for c in kaunas] == ids[0::2]
     window = client.get(
-        "/v1/cases", params={"release_from": "2027-03-01", "release_to": "2027-05-31"}, headers=staff
+        "/v1/cases",
+        params={"release_from": "2027-03-01", "release_to": "2027-05-31"},
+        headers=staff,
     ).json()["items"]
     assert [c["id"] for c in window] == ids[2:5]
 
@@ -125,7 +138,11 @@ def test_municipality_never_sees_risk_or_health(world: World) -> None:
     assert all("risk" not in c and "health" not in c for c in listed) and len(listed) == 2
     # ... and cannot write them either.
     write = client.patch(
-        f"/v1/cases/{release_id}", json={"risk": {"level": "low"}}, headers={**social_worker, "If-Match": "*"}
+        f"/v1/cases/{release_id}",
+        json={"risk": {"level": "low"}},
+        headers={**social_worker, "If-Match": "*"},
     )
     assert write.status_code == 403
-    assert client.get(f"/v1/cases/{release_id}", headers=director).json()["risk"]["level"] == "medium"
+    assert (
+        client.get(f"/v1/cases/{release_id}", headers=director).json()["risk"]["level"] == "medium"
+    )

@@ -19,7 +19,7 @@ def personal_code(first: int, yymmdd: str, serial: str) -> str:
     body = f"{first}{yymmdd}{serial}"
     digits = [int(c) for c in body]
     for weights in ([1, 2, 3, 4, 5, 6, 7, 8, 9, 1], [3, 4, 5, 6, 7, 8, 9, 1, 2, 3]):
-        remainder = sum(d * w for d, w in zip(digits, weights)) % 11
+        remainder = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
         if remainder != 10:
             return body + str(remainder)
     return body + "0"
@@ -96,7 +96,10 @@ def release_case(world: World, **overrides: Any) -> dict[str, Any]:
             "personal_code": personal_code(3, "850214", "123"),
             "institution_code": world.institution.code,
             "possible_release_date": "2027-03-15",
-            "intended_residence": {"address": "Žalgirio g. 5-12, Vilnius", "municipality": "vilniaus-m"},
+            "intended_residence": {
+                "address": "Žalgirio g. 5-12, Vilnius",
+                "municipality": "vilniaus-m",
+            },
         },
         "people": [
             {

@@ -80,13 +80,20 @@ def _spawn_postgres(root: Path, port: int) -> subprocess.Popen[bytes]:
     with open(root / "postgres.log", "ab") as log_file:
         return subprocess.Popen(
             [
-                *_as_postgres_user(), _postgres_bin("postgres"),
-                "-D", str(root / "data"),
-                "-p", str(port),
-                "-k", str(root / "socket"),
-                "-c", "listen_addresses=127.0.0.1",
-                "-c", "fsync=off",
-                "-c", "max_connections=200",
+                *_as_postgres_user(),
+                _postgres_bin("postgres"),
+                "-D",
+                str(root / "data"),
+                "-p",
+                str(port),
+                "-k",
+                str(root / "socket"),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
             ],
             stdout=subprocess.DEVNULL,
             stderr=log_file,
@@ -98,7 +105,13 @@ def _wait_postgres(server: PostgresServer) -> None:
 
     def answers() -> bool:
         try:
-            with psycopg.connect(host="127.0.0.1", port=server.port, user=server.user, dbname="postgres", connect_timeout=2):
+            with psycopg.connect(
+                host="127.0.0.1",
+                port=server.port,
+                user=server.user,
+                dbname="postgres",
+                connect_timeout=2,
+            ):
                 return True
         except psycopg.OperationalError:
             return False
@@ -117,9 +130,20 @@ def start_postgres() -> PostgresServer:
     else:
         user = pwd.getpwuid(os.geteuid()).pw_name
     subprocess.run(
-        [*_as_postgres_user(), _postgres_bin("initdb"), "-D", str(root / "data"), "-U", user,
-         "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-        check=True, stdout=subprocess.DEVNULL,
+        [
+            *_as_postgres_user(),
+            _postgres_bin("initdb"),
+            "-D",
+            str(root / "data"),
+            "-U",
+            user,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     port = free_port()
     server = PostgresServer(root, port, _spawn_postgres(root, port), user)
@@ -153,8 +177,21 @@ def start_redis() -> RedisServer:
     root = Path(tempfile.mkdtemp(prefix="tiltas-redis-"))
     port = free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(root), "--save", "",
-         "--appendonly", "no", "--daemonize", "no"],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(root),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
     )
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from tiltas.db import Base, make_engine
 from tiltas import models  # noqa: F401  (registers the tables)
+from tiltas.db import Base, make_engine
 
 config = context.config
 
