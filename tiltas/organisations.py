@@ -38,8 +38,9 @@ def create_organisation(session: Session, data: OrganisationCreate) -> Organisat
     return organisation
 
 
-def get_organisation(session: Session, code: str) -> Organisation:
-    organisation = session.scalar(select(Organisation).where(Organisation.code == code))
+def get_organisation(session: Session, code: str, *, for_update: bool = False) -> Organisation:
+    query = select(Organisation).where(Organisation.code == code)
+    organisation = session.scalar(query.with_for_update() if for_update else query)
     if organisation is None:
         raise NotFound(f"no organisation with code {code}")
     return organisation
@@ -57,7 +58,7 @@ def list_organisations(
 def update_organisation(
     session: Session, code: str, data: OrganisationUpdate, if_match: int | None
 ) -> Organisation:
-    organisation = get_organisation(session, code)
+    organisation = get_organisation(session, code, for_update=True)
     check_version(organisation.version, if_match)
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None:
