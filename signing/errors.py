@@ -1,0 +1,123 @@
+"""Errors raised by the signing package; every one carries machine-readable fields.
+
+Hierarchy (catch broadly, recover narrowly)::
+
+    SigningError                 base; ``code`` and ``details()`` for API problem documents
+    ├── KeyUnavailable           a configured key (PKCS#12 / PKCS#11) cannot be loaded or used
+    ├── TimestampUnavailable     no configured TSA produced a valid timestamp: nothing was signed
+    ├── RevocationUnavailable    OCSP/CRL for the signer or TSA chain could not be obtained
+    ├── SignatureFieldError      the PDF lacks / already filled / cannot take the signature field
+    ├── InvalidDocument          the input is not a PDF pyHanko can sign incrementally
+    ├── RemoteSigningRefused     a remote-signing completion is stale, replayed or mismatched
+    └── DevPkiError              the development PKI or its responders cannot be set up
+
+No message ever contains document contents or personal codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "DevPkiError",
+    "InvalidDocument",
+    "KeyUnavailable",
+    "RemoteSigningRefused",
+    "RevocationUnavailable",
+    "SignatureFieldError",
+    "SigningError",
+    "TimestampAttempt",
+    "TimestampUnavailable",
+]
+
+
+class SigningError(Exception):
+    """Base of all signing errors. ``code`` is stable; ``details()`` is JSON-serialisable."""
+
+    code = "signing_error"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+    def details(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.fields}
+
+
+class KeyUnavailable(SigningError):
+    code = "key_unavailable"
+
+    def __init__(self, message: str, *, key_id: str, reason: str) -> None:
+        super().__init__(message, key_id=key_id, reason=reason)
+        self.key_id = key_id
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TimestampAttempt:
+    """One failed request to one TSA."""
+
+    url: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"url": self.url, "reason": self.reason}
+
+
+class TimestampUnavailable(SigningError):
+    """No TSA answered: the document was NOT signed (never a local clock time). Retry later."""
+
+    code = "timestamp_unavailable"
+
+    def __init__(self, attempts: list[TimestampAttempt]) -> None:
+        super().__init__(
+            f"no timestamp authority answered ({len(attempts)} tried); the document was not signed",
+            attempts=[attempt.as_dict() for attempt in attempts],
+            retryable=True,
+        )
+        self.attempts = tuple(attempts)
+        self.retryable = True
+
+
+class RevocationUnavailable(SigningError):
+    code = "revocation_unavailable"
+
+    def __init__(self, message: str, *, subject: str, reason: str) -> None:
+        super().__init__(message, subject=subject, reason=reason, retryable=True)
+        self.subject = subject
+        self.reason = reason
+
+
+class SignatureFieldError(SigningError):
+    code = "signature_field_error"
+
+    def __init__(self, message: str, *, field_name: str) -> None:
+        super().__init__(message, field_name=field_name)
+        self.field_name = field_name
+
+
+class InvalidDocument(SigningError):
+    code = "invalid_document"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, reason=reason)
+        self.reason = reason
+
+
+class RemoteSigningRefused(SigningError):
+    code = "remote_signing_refused"
+
+    def __init__(self, message: str, *, session_id: str, reason: str) -> None:
+        super().__init__(message, session_id=session_id, reason=reason)
+        self.session_id = session_id
+        self.reason = reason
+
+
+class DevPkiError(SigningError):
+    code = "dev_pki_error"
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message, path=path)
+        self.path = path

@@ -1,0 +1,388 @@
+"""PAdES baseline B-LTA signing: the ``SigningService`` and signature-field preparation.
+
+Profile of every signature (PDF-LT-V1.0 Level A, see DOMAIN.md §8): ``/ETSI.CAdES.detached``,
+approval signature only (never DocMDP certification), ``/Reason`` ``/Name`` ``/M`` set, the
+signer's role as a CAdES claimed role and in ``/Reason``, a signature timestamp, validation
+data in the DSS and a document timestamp; all as incremental updates, so PDF/A identification
+and XMP metadata of the input survive.
+
+The service owns one event loop in a background thread: the shared HTTP session, the TSA
+clients and the revocation cache live there, and pyHanko's async API runs there. This is why
+``sign_pades`` works from synchronous code and ``async_sign_pades`` from inside FastAPI
+(pyHanko's own sync wrappers call ``asyncio.run()`` and fail inside a running loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from io import BytesIO
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from asn1crypto import cms, x509
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields
+from pyhanko.sign.ades.api import CAdESSignedAttrSpec, SignerAttrSpec
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.signers.constants import ESIC_EXTENSION_1
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.signers.pdf_signer import PdfSigningSession, PdfTBSDocument
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
+
+from signing.config import SignatureFieldSpec, SignatureRequest, SigningConfig
+from signing.errors import (
+    InvalidDocument,
+    KeyUnavailable,
+    RevocationUnavailable,
+    SignatureFieldError,
+    SigningError,
+    TimestampAttempt,
+    TimestampUnavailable,
+)
+from signing.keys import ConfiguredSigner, KeyStore, load_certificates
+from signing.revocation import RevocationCache, RevocationSnapshot
+from signing.stamp import stamp_style, stamp_text_params
+from signing.timestamps import ConfiguredTimeStamper, TimestampRequestError, failure_reason
+
+__all__ = ["PdfLtSigner", "PreparedSignature", "SigningService", "prepare_signature_fields"]
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+class PdfLtSigner(PdfSigner):
+    """pyHanko's signer, but the output stays PDF 1.7 (PDF/A-2 and PDF-LT-V1.0 require it).
+
+    For ECDSA on P-256/P-384 pyHanko also declares the ISO 32002 extension, which bumps the
+    catalog /Version to 2.0; PAdES (ETSI EN 319 142-1) needs only the ESIC extension on 1.7.
+    """
+
+    def register_extensions(self, pdf_out: Any, *, md_algorithm: str) -> None:
+        pdf_out.ensure_output_version(version=(1, 7))
+        pdf_out.register_extension(ESIC_EXTENSION_1)
+
+
+def prepare_signature_fields(pdf: bytes, field_specs: Sequence[SignatureFieldSpec]) -> bytes:
+    """Add empty signature fields in one incremental update; do it before the first signature.
+
+    A field added after a signature is an illegal modification once a certification signature
+    exists, and PDF-LT wants every signer's field laid out in advance (document K: chair, then
+    secretary).
+    """
+    reader = _open_reader(pdf)
+    if reader.embedded_signatures:
+        raise SignatureFieldError(
+            "signature fields must be created before the first signature",
+            field_name=",".join(spec.name for spec in field_specs),
+        )
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    existing = {name for name, _, _ in fields.enumerate_sig_fields(writer)}
+    for spec in field_specs:
+        if spec.name in existing:
+            raise SignatureFieldError("signature field already exists", field_name=spec.name)
+        fields.append_signature_field(
+            writer, fields.SigFieldSpec(spec.name, on_page=spec.page, box=spec.box)
+        )
+        existing.add(spec.name)
+    out = BytesIO()
+    writer.write(out)  # type: ignore[no-untyped-call]
+    return out.getvalue()
+
+
+@dataclass
+class PreparedSignature:
+    """State of a document waiting for its CMS signature (used by the remote-signing flow)."""
+
+    signer: ConfiguredSigner
+    timestamper: ConfiguredTimeStamper
+    snapshot: RevocationSnapshot
+    signing_session: PdfSigningSession
+    tbs_document: PdfTBSDocument
+    prepared_digest: Any
+    output: BytesIO
+    signed_attributes: PdfCMSSignedAttributes
+
+
+class SigningService:
+    """Created once per process: key cache, TSA clients, revocation cache, event loop.
+
+    Use :meth:`signer_for` to get a cached key, then :meth:`sign_pades` (sync) or
+    :meth:`async_sign_pades` (inside an event loop). Call :meth:`close` at shutdown.
+    """
+
+    def __init__(self, config: SigningConfig, *, key_store: KeyStore | None = None) -> None:
+        self.config = config
+        self.keys = key_store or KeyStore(config.keys)
+        self._trust_roots: list[x509.Certificate] = load_certificates(config.trust_roots)
+        self._zone = ZoneInfo(config.local_timezone)
+        stamp_style(config.stamp_font_path, config.stamp_notice)  # a wrong font fails here
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="tiltas-signing-loop", daemon=True
+        )
+        self._thread.start()
+        self._session = LazySession()  # type: ignore[no-untyped-call]
+        self.timestampers = tuple(
+            ConfiguredTimeStamper(authority, self._session)
+            for authority in config.timestamp_authorities
+        )
+        self.revocation = RevocationCache(
+            self._trust_roots,
+            self._session,
+            refresh_fraction=config.revocation_refresh_fraction,
+            max_age=timedelta(seconds=config.revocation_max_age_seconds),
+        )
+        self._closed = False
+
+    @property
+    def trust_roots(self) -> list[x509.Certificate]:
+        return list(self._trust_roots)
+
+    def signer_for(self, organisation_code: str, role: str) -> ConfiguredSigner:
+        return self.keys.signer_for(organisation_code, role)
+
+    def sign_pades(self, pdf: bytes, signer: ConfiguredSigner, request: SignatureRequest) -> bytes:
+        """Sign ``pdf`` to PAdES B-LTA and return the new PDF (input left untouched).
+
+        :raises TimestampUnavailable: no TSA answered; nothing was signed.
+        :raises SigningError: any other failure (see ``signing.errors``).
+        """
+        return self.run(self._sign(pdf, signer, request))
+
+    async def async_sign_pades(
+        self, pdf: bytes, signer: ConfiguredSigner, request: SignatureRequest
+    ) -> bytes:
+        """:meth:`sign_pades` for async callers; the work runs on the service's loop."""
+        return await self.run_async(self._sign(pdf, signer, request))
+
+    def run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        """Run a coroutine on the service loop and wait (not from inside that loop)."""
+        if threading.current_thread() is self._thread:
+            coroutine.close()
+            raise RuntimeError("SigningService.run called from its own event loop")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def run_async(self, coroutine: Coroutine[Any, Any, _T]) -> Awaitable[_T]:
+        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self._loop))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            closing = self._session.close()  # type: ignore[no-untyped-call]
+            asyncio.run_coroutine_threadsafe(closing, self._loop).result(10)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop.close()
+            self.keys.close()
+
+    def __enter__(self) -> SigningService:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- internals (run on the service loop) ---------------------------------------------
+
+    async def _sign(self, pdf: bytes, signer: ConfiguredSigner, request: SignatureRequest) -> bytes:
+        attempts: list[TimestampAttempt] = []
+        for timestamper in self.timestampers:
+            try:
+                prepared = await self._prepare(pdf, signer, request, timestamper)
+                signature_cms = await self._sign_digest(prepared)
+                return await self._finish(prepared, signature_cms)
+            except TimestampRequestError as exc:
+                reason = failure_reason(exc)
+                logger.warning(
+                    "TSA failed, trying the next one", extra={"tsa": timestamper.authority.url}
+                )
+                attempts.append(TimestampAttempt(timestamper.authority.url, reason))
+        raise TimestampUnavailable(attempts)
+
+    async def _sign_digest(self, prepared: PreparedSignature) -> cms.ContentInfo:
+        try:
+            signature_cms: cms.ContentInfo = await prepared.signer.pyhanko_signer.async_sign(
+                prepared.prepared_digest.document_digest,
+                prepared.tbs_document.md_algorithm,
+                use_pades=True,
+                timestamper=prepared.timestamper,
+                signed_attr_settings=prepared.signed_attributes,
+            )
+        except (TimestampRequestError, SigningError):
+            raise
+        except Exception as exc:  # token / key failures: PKCS#11 raises its own hierarchy
+            if isinstance(exc.__cause__, TimestampRequestError):
+                raise exc.__cause__ from exc
+            raise KeyUnavailable(
+                "the key could not produce a signature",
+                key_id=prepared.signer.key_id,
+                reason=type(exc).__name__,
+            ) from exc
+        return signature_cms
+
+    async def _prepare(
+        self,
+        pdf: bytes,
+        signer: ConfiguredSigner,
+        request: SignatureRequest,
+        timestamper: ConfiguredTimeStamper,
+    ) -> PreparedSignature:
+        reader = _open_reader(pdf)
+        _check_field(reader, request)
+        snapshot = await self.revocation.snapshot_for(signer, timestamper)
+        context = self.revocation.validation_context(snapshot)
+        role = request.role or signer.position
+        cades_attributes = CAdESSignedAttrSpec(
+            signer_attributes=SignerAttrSpec(
+                claimed_attrs=[_claimed_role(role)], certified_attrs=[]
+            )
+        )
+        metadata = PdfSignatureMetadata(
+            field_name=request.field_name,
+            md_algorithm="sha256",
+            reason=f"{request.reason} (vaidmuo: {role})",
+            name=signer.signer_name,
+            location=request.location,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            certify=False,
+            embed_validation_info=True,
+            use_pades_lta=True,
+            validation_context=context,
+            cades_signed_attr_spec=cades_attributes,
+        )
+        new_field = request.new_field
+        pdf_signer = PdfLtSigner(
+            metadata,
+            signer.pyhanko_signer,
+            timestamper=timestamper,
+            stamp_style=stamp_style(self.config.stamp_font_path, self.config.stamp_notice),
+            new_field_spec=(
+                fields.SigFieldSpec(new_field.name, on_page=new_field.page, box=new_field.box)
+                if new_field is not None
+                else None
+            ),
+        )
+        writer = IncrementalPdfFileWriter(BytesIO(pdf))
+        signing_time = datetime.now(self._zone)
+        try:
+            session = pdf_signer.init_signing_session(
+                writer, existing_fields_only=new_field is None
+            )
+            session.system_time = signing_time
+            validation_info = await session.perform_presign_validation(writer)
+            tbs_document = session.prepare_tbs_document(
+                validation_info=validation_info,
+                bytes_reserved=self.config.signature_bytes_reserved,
+                appearance_text_params=stamp_text_params(
+                    signer.signer_name, signer.position, signing_time, self.config.stamp_notice
+                ),
+            )
+        except TimestampRequestError:
+            raise
+        except PyHankoSigningError as exc:
+            if isinstance(exc.__cause__, TimestampRequestError):
+                raise exc.__cause__ from exc
+            raise _classify_pyhanko_error(exc, request) from exc
+        except PdfError as exc:
+            raise InvalidDocument("the PDF cannot be signed", reason=str(exc)[:200]) from exc
+        prepared_digest, output = tbs_document.digest_tbs_document(output=BytesIO())
+        assert isinstance(output, BytesIO)
+        return PreparedSignature(
+            signer=signer,
+            timestamper=timestamper,
+            snapshot=snapshot,
+            signing_session=session,
+            tbs_document=tbs_document,
+            prepared_digest=prepared_digest,
+            output=output,
+            signed_attributes=PdfCMSSignedAttributes(
+                signing_time=signing_time, cades_signed_attrs=cades_attributes
+            ),
+        )
+
+    async def _finish(self, prepared: PreparedSignature, signature_cms: cms.ContentInfo) -> bytes:
+        """Embed the CMS, then DSS and document timestamp (a fresh offline context)."""
+        context = self.revocation.validation_context(prepared.snapshot)
+        post_sign = PdfTBSDocument.resume_signing(
+            prepared.output,
+            prepared.prepared_digest,
+            signature_cms,
+            post_sign_instr=prepared.tbs_document.post_sign_instructions,
+            validation_context=context,
+        )
+        try:
+            await post_sign.post_signature_processing(prepared.output)
+        except TimestampRequestError:
+            raise
+        except PyHankoSigningError as exc:
+            raise SigningError("post-signature processing failed", reason=str(exc)[:200]) from exc
+        return prepared.output.getvalue()
+
+    def fresh_validation_context(self, signer: ConfiguredSigner) -> ValidationContext:
+        """An offline context from the cached data of ``signer`` and the first TSA."""
+        snapshot = self.run(self.revocation.snapshot_for(signer, self.timestampers[0]))
+        return self.revocation.validation_context(snapshot)
+
+
+def _claimed_role(role: str) -> cms.AttCertAttribute:
+    """X.520 ``role`` attribute (RoleSyntax); a directory name keeps Lithuanian letters."""
+    role_name = x509.GeneralName(
+        name="directory_name", value=x509.Name.build({"common_name": role})
+    )
+    return cms.AttCertAttribute(
+        {"type": "role", "values": [cms.RoleSyntax({"role_name": role_name})]}
+    )
+
+
+def _open_reader(pdf: bytes) -> PdfFileReader:
+    if not pdf.startswith(b"%PDF-"):
+        raise InvalidDocument("the input is not a PDF", reason="no_pdf_header")
+    try:
+        reader = PdfFileReader(BytesIO(pdf))
+    except (PdfError, ValueError) as exc:
+        raise InvalidDocument("the PDF cannot be parsed", reason=str(exc)[:200]) from exc
+    if reader.encrypted:
+        raise InvalidDocument("encrypted PDFs are not accepted (PDF-LT)", reason="encrypted")
+    return reader
+
+
+def _check_field(reader: PdfFileReader, request: SignatureRequest) -> None:
+    existing = {name: filled for name, filled, _ in fields.enumerate_sig_fields(reader)}
+    name = request.field_name
+    if request.new_field is not None:
+        if request.new_field.name != name:
+            raise SignatureFieldError("new_field.name must equal field_name", field_name=name)
+        if name in existing:
+            raise SignatureFieldError("signature field already exists", field_name=name)
+        if reader.embedded_signatures:
+            raise SignatureFieldError(
+                "the document is already signed: create all fields before the first signature",
+                field_name=name,
+            )
+        return
+    if name not in existing:
+        raise SignatureFieldError("no such signature field", field_name=name)
+    if existing[name] is not None:
+        raise SignatureFieldError("signature field already signed", field_name=name)
+
+
+def _classify_pyhanko_error(exc: PyHankoSigningError, request: SignatureRequest) -> SigningError:
+    message = str(exc)
+    if "validated" in message:
+        return RevocationUnavailable(
+            "the signer's certificate could not be validated",
+            subject="signer",
+            reason=message[:200],
+        )
+    return SignatureFieldError(message[:200], field_name=request.field_name)
