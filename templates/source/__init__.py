@@ -1,0 +1,1 @@
+"""The reproducible source of the Word templates (see build_templates)."""
