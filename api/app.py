@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from api import errors
 from api.deps import Database
 from api.middleware import BodySizeLimit
-from api.routes import apikeys, audit, cases, organisations, reference
+from api.queue import make_producer
+from api.routes import apikeys, audit, cases, documents, organisations, reference
 from tiltas.db import make_engine, make_sessionmaker
 from tiltas.settings import Settings
 
@@ -34,8 +35,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = Database(engine, make_sessionmaker(engine))
+    app.state.producer = make_producer(settings)
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (reference, organisations, cases, apikeys, audit):
+    for module in (reference, organisations, cases, documents, apikeys, audit):
         app.include_router(module.router)
     return app

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tiltas.documents import DocumentNotReady
 from tiltas.errors import (
     Forbidden,
     IdempotencyKeyReused,
@@ -20,6 +21,7 @@ from tiltas.errors import (
     Unauthenticated,
     VersionConflict,
 )
+from tiltas.storage import StorageError
 
 log = logging.getLogger("tiltas.api")
 
@@ -33,6 +35,8 @@ STATUS_BY_ERROR: dict[type[TiltasError], int] = {
     PreconditionRequired: 428,
     VersionConflict: 412,
     IdempotencyKeyReused: 422,
+    DocumentNotReady: 409,
+    StorageError: 500,
 }
 
 TITLES = {
@@ -41,6 +45,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    409: "Not ready",
     412: "Precondition failed",
     413: "Request body too large",
     415: "Unsupported media type",

@@ -77,3 +77,9 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def world(client: TestClient) -> World:
     """Organisations of every kind, each with keys for its roles."""
     return World.build(client)
+
+
+@pytest.fixture(scope="session")
+def converter_profiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One place for LibreOffice profiles, so the process-wide converter pool is shared."""
+    return tmp_path_factory.mktemp("converters")

@@ -99,3 +99,39 @@ def role_allowed_for(kind: OrganisationKind, role: Role) -> bool:
 
 def visible_sections(role: Role) -> frozenset[Section]:
     return frozenset(section for section, readers in SECTION_READERS.items() if role in readers)
+
+
+# Documents (DOMAIN.md §5). Each type belongs to the case section whose data it carries:
+# risk documents (C, D) and health documents (G–L) are seen only by roles that see that section.
+DOCUMENT_SECTION: dict[str, Section] = {
+    "A": Section.subject, "B": Section.subject, "B2": Section.subject, "C": Section.risk,
+    "D": Section.risk, "E": Section.subject, "F": Section.subject, "G": Section.health,
+    "H": Section.health, "I": Section.health, "J": Section.health, "K": Section.health,
+    "L": Section.health, "M": Section.subject, "N": Section.subject,
+}  # fmt: skip
+
+# Who asks for (authors) each document: the signer's side of DOMAIN.md §5 [design].
+DOCUMENT_AUTHORS: dict[str, frozenset[Role]] = {
+    "A": frozenset({Role.institution_staff, Role.director}),
+    "B": frozenset({Role.social_worker}),
+    "B2": frozenset({Role.probation_officer}),
+    "C": frozenset({Role.institution_staff, Role.director}),
+    "D": frozenset({Role.probation_officer}),
+    "E": frozenset({Role.probation_officer}),
+    "F": frozenset({Role.probation_officer}),
+    "G": frozenset({Role.health_unit, Role.director}),
+    "H": frozenset({Role.health_unit, Role.director}),
+    "I": frozenset({Role.health_unit, Role.director}),
+    "J": frozenset({Role.director}),
+    "K": frozenset({Role.commission}),
+    "L": frozenset({Role.health_unit, Role.director}),
+    "M": frozenset({Role.institution_staff, Role.director}),
+    "N": frozenset({Role.social_worker}),
+}
+
+# Lists and reports about many convicts or none stand without a case.
+CASELESS_DOCUMENTS = frozenset({"C", "M"})
+
+
+def may_read_document(role: Role, type_id: str) -> bool:
+    return role in CASE_ROLES and DOCUMENT_SECTION[type_id] in visible_sections(role)

@@ -140,3 +140,47 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Document(Base):
+    """One generated document (A–N) and where it is in its life: requested → generated →
+    signed → sent → delivered → acknowledged (or failed / returned)."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type_id: Mapped[str] = mapped_column(String(4), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, nullable=True)
+    author_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    envelope: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    """The resolved envelope the document was built from (author, subject, recipients…)."""
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    """The type's own data."""
+    input_sha256: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the canonical JSON of envelope and data."""
+    template_version: Mapped[str] = mapped_column(String(64))
+    generated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pdf_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    failure: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    """Why generation failed (machine-readable code and message), when it did."""
+
+
+class TemplateVersion(Base):
+    """An uploaded template; versions are named by the SHA-256 of the DOCX."""
+
+    __tablename__ = "template_versions"
+    __table_args__ = (UniqueConstraint("type_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type_id: Mapped[str] = mapped_column(String(4), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    uploaded_by: Mapped[str] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(default=False)

@@ -60,6 +60,24 @@ class Settings(BaseSettings):
 
     redis_server_bin: str = "redis-server"
 
+    converter_pool_size: int = 1
+    """LibreOffice converters per worker process (each worker process has its own pool)."""
+    conversion_timeout_s: float = 60.0
+    soffice_bin: str = "soffice"
+    converter_profile_dir: Path | None = None
+    """LibreOffice profiles, one per converter, on local disk (default: data/run/converters)."""
+
+    document_wait_s: float = 30.0
+    """How long ``POST /v1/documents`` waits for the document before answering 202."""
+
+    @property
+    def resolved_converter_profile_dir(self) -> Path:
+        return (self.converter_profile_dir or self.data_dir / "run" / "converters").resolve()
+
+    @property
+    def documents_dir(self) -> Path:
+        return (self.data_dir / "documents").resolve()
+
     @field_validator("worker_imports", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 from functools import cache
 from typing import Any
 
 from celery import shared_task
 from sqlalchemy.orm import Session, sessionmaker
 
+from templates.conversion import ConverterPool, ConverterPoolSettings
 from tiltas import audit
 from tiltas.db import make_engine, make_sessionmaker, transaction
+from tiltas.messaging import GENERATE_DOCUMENT, VERIFY_AUDIT_CHAIN
 from tiltas.settings import Settings
+from tiltas.storage import FileStore
+from workers.pipeline import TRANSIENT_CONVERSION_ERRORS, DocumentPipeline
 
 
 @cache
@@ -18,12 +23,40 @@ def _sessions(database_url: str) -> sessionmaker[Session]:
     return make_sessionmaker(make_engine(database_url))
 
 
+def converter_for(settings: Settings) -> ConverterPool:
+    return _converter(
+        ConverterPoolSettings(
+            pool_size=settings.converter_pool_size,
+            conversion_timeout=settings.conversion_timeout_s,
+            soffice_path=settings.soffice_bin,
+            profile_root=settings.resolved_converter_profile_dir,
+        )
+    )
+
+
+@cache
+def _converter(pool_settings: ConverterPoolSettings) -> ConverterPool:
+    """One pool per worker process, started on first use and closed when the process ends."""
+    pool = ConverterPool(pool_settings)
+    pool.start()
+    atexit.register(pool.close)
+    return pool
+
+
+def pipeline_for(settings: Settings) -> DocumentPipeline:
+    return DocumentPipeline(
+        _sessions(settings.resolved_database_url),
+        FileStore(settings.documents_dir),
+        converter_for(settings),
+    )
+
+
 def _settings(task: Any) -> Settings:
     settings: Settings = task.app.conf.tiltas_settings
     return settings
 
 
-@shared_task(bind=True, name="tiltas.audit.verify_chain")  # type: ignore[untyped-decorator]
+@shared_task(bind=True, name=VERIFY_AUDIT_CHAIN)  # type: ignore[untyped-decorator]
 def verify_audit_chain(self: Any) -> dict[str, Any]:
     """Check the audit log's hash chain (read-only, so safe to run twice)."""
     with transaction(_sessions(_settings(self).resolved_database_url)) as session:
@@ -34,3 +67,15 @@ def verify_audit_chain(self: Any) -> dict[str, Any]:
         "first_bad_seq": report.first_bad_seq,
         "reason": report.reason,
     }
+
+
+@shared_task(bind=True, name=GENERATE_DOCUMENT, max_retries=5)  # type: ignore[untyped-decorator]
+def generate_document(self: Any, public_id: str) -> str:
+    """Render, convert, check and store one requested document (idempotent by id)."""
+    pipeline = pipeline_for(_settings(self))
+    try:
+        return pipeline.generate(public_id)
+    except TRANSIENT_CONVERSION_ERRORS as error:
+        if self.request.retries >= self.max_retries:
+            return pipeline.fail(public_id, error.code, str(error))
+        raise self.retry(countdown=min(60, 2**self.request.retries), exc=error) from error

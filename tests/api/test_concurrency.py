@@ -98,4 +98,3 @@ def test_concurrent_updates_one_wins(world: World) -> None:
         codes = sorted(pool.map(update, range(6)))
     assert codes == [200, 412, 412, 412, 412, 412]
     assert world.client.get(f"/v1/cases/{case_id}", headers=staff).json()["version"] == 2
-

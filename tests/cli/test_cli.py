@@ -92,6 +92,21 @@ def test_serve_answers_then_stops_cleanly(tmp_path: Path) -> None:
             "items": [],
             "next_cursor": None,
         }
+
+        # A document end to end on the embedded default: API → embedded Redis → worker → LibreOffice.
+        case = {
+            "kind": "conditional_release",
+            "subject": {"first_name": "Jonas", "last_name": "Žemaitis", "birth_date": "1985-02-14",
+                        "institution_code": "188000011", "possible_release_date": "2027-03-15"},
+        }  # fmt: skip
+        case_id = httpx.post(f"{base}/v1/cases", json=case, headers=headers).json()["id"]
+        example = httpx.get(f"{base}/v1/document-types/A", headers=headers).json()["example"]
+        created = httpx.post(
+            f"{base}/v1/documents", json={**example, "case_id": case_id}, headers=headers, timeout=120
+        )
+        assert created.status_code == 201, created.text
+        pdf = httpx.get(f"{base}/v1/documents/{created.json()['id']}/pdf", headers=headers)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-1.7")
         children = {name: service.pid_of(name) for name in ("broker", "worker", "api")}
 
         # A crashed API process is restarted by the supervisor.

@@ -1,0 +1,307 @@
+"""/v1/documents and /v1/document-types: ask for a document, follow it, download its PDF;
+read the types' schemas; upload new template versions."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import DatabaseDep, IdempotencyKey, PrincipalDep, SettingsDep, require_role
+from api.idempotent import run_post
+from templates.questionnaire import IncompleteQuestionnaire, summarise
+from templates.rendering import template_bytes, template_version, validate
+from templates.schemas import (
+    Annex,
+    DocumentTypeId,
+    Preparer,
+    Recipient,
+    Registration,
+    RelatedDocument,
+    Signer,
+)
+from templates.template_check import TemplateProblem, check_template
+from templates.types import DOCUMENT_TYPES, TemplateRejected, document_type, sample
+from tiltas import documents
+from tiltas.access import CASELESS_DOCUMENTS, DOCUMENT_AUTHORS, DOCUMENT_SECTION, Role
+from tiltas.errors import FieldProblem
+from tiltas.idempotency import StoredResponse
+from tiltas.messaging import GENERATE_DOCUMENT
+from tiltas.models import Document
+from tiltas.storage import FileStore
+
+router = APIRouter(tags=["documents"])
+
+DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class EnvelopeInput(BaseModel):
+    """The envelope fields the caller gives; the author (your organisation), the subject (from
+    the case) and the document type are filled in by the service."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = None
+    registration: Registration | None = None
+    place: str | None = None
+    recipients: list[Recipient] = Field(default_factory=list, max_length=20)
+    signers: list[Signer] = Field(min_length=1, max_length=20)
+    annexes: list[Annex] = Field(default_factory=list, max_length=50)
+    preparer: Preparer | None = None
+    related_documents: list[RelatedDocument] = Field(default_factory=list, max_length=20)
+
+
+class DocumentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: DocumentTypeId
+    case_id: str | None = Field(
+        default=None, description="Required except for lists C and reports M"
+    )
+    envelope: EnvelopeInput
+    data: dict[str, Any] = Field(description="The type's own data: see GET /v1/document-types/{id}")
+
+
+class DocumentPublic(BaseModel):
+    id: str
+    type: str
+    case_id: str | None
+    status: str
+    version: int
+    created_at: dt.datetime
+    generated_at: dt.datetime | None
+    template_version: str
+    input_sha256: str
+    pdf_sha256: str | None
+    pdf_size: int | None
+    failure: dict[str, str] | None
+    questionnaire_summary: dict[str, Any] | None = None
+
+
+def _public(document: Document, case_public_id: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": document.public_id,
+        "type": document.type_id,
+        "case_id": case_public_id,
+        "status": document.status,
+        "version": document.version,
+        "created_at": document.created_at,
+        "generated_at": document.generated_at,
+        "template_version": document.template_version,
+        "input_sha256": document.input_sha256,
+        "pdf_sha256": document.pdf_sha256,
+        "pdf_size": document.pdf_size,
+        "failure": document.failure,
+    }
+    if document.type_id == DocumentTypeId.H:
+        body["questionnaire_summary"] = _questionnaire_summary(document.data)
+    return DocumentPublic.model_validate(body).model_dump(mode="json")
+
+
+def _questionnaire_summary(data: dict[str, Any]) -> dict[str, Any] | None:
+    # Counts per part and every N answer word for word; never a verdict (DOMAIN.md §4).
+    try:
+        summary = summarise(data.get("marked", []))
+    except IncompleteQuestionnaire:
+        return None
+    return dataclasses.asdict(summary)
+
+
+@router.get("/v1/document-types")
+def list_document_types(principal: PrincipalDep) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": kind.id.value,
+            "title": kind.title,
+            "requires_case": kind.id.value not in CASELESS_DOCUMENTS,
+            "authors": sorted(r.value for r in DOCUMENT_AUTHORS[kind.id.value]),
+            "section": DOCUMENT_SECTION[kind.id.value].value,
+        }
+        for kind in DOCUMENT_TYPES.values()
+    ]
+
+
+@router.get("/v1/document-types/{type_id}")
+def read_document_type(type_id: str, principal: PrincipalDep) -> dict[str, Any]:
+    kind = document_type(type_id)
+    envelope, data = sample(kind.id)
+    return {
+        "id": kind.id.value,
+        "title": kind.title,
+        "requires_case": kind.id.value not in CASELESS_DOCUMENTS,
+        "authors": sorted(r.value for r in DOCUMENT_AUTHORS[kind.id.value]),
+        "data_schema": kind.schema.model_json_schema(),
+        "envelope_schema": EnvelopeInput.model_json_schema(),
+        "example": {
+            "type": kind.id.value,
+            "envelope": envelope.model_dump(
+                mode="json", exclude={"author", "subject", "document_type"}, exclude_none=True
+            ),
+            "data": data.model_dump(mode="json"),
+        },
+    }
+
+
+def _wait_for(database: Any, public_id: str, seconds: float) -> Document:
+    deadline = time.monotonic() + seconds
+    while True:
+        with database.transaction() as session:
+            document = documents.by_public_id(session, public_id)
+            if (
+                document.status != documents.DocumentStatus.requested
+                or time.monotonic() >= deadline
+            ):
+                return document
+        time.sleep(0.05)
+
+
+@router.post("/v1/documents", status_code=201, response_model=DocumentPublic)
+def create_document(
+    request: Request,
+    body: DocumentCreate,
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Ask for a document: it is rendered, converted to PDF/A-2b, checked and stored by a
+    worker. The answer is 201 with the document when that finished within the wait, else 202;
+    follow ``Location`` either way."""
+    type_id = body.type.value
+    documents.check_may_author(principal, type_id, body.case_id)
+
+    def perform(session: Any) -> StoredResponse:
+        case = None
+        envelope: dict[str, Any] = body.envelope.model_dump(mode="json", exclude_none=True)
+        envelope["document_type"] = type_id
+        envelope["author"] = documents.author_of(session, principal)
+        if body.case_id is not None:
+            case, envelope["subject"] = documents.subject_of(session, principal, body.case_id)
+        # Everything is checked now, so bad input is a 422 and nothing is stored.
+        _kind, checked_envelope, checked_data = validate(type_id, envelope, body.data)
+        envelope_json = checked_envelope.model_dump(mode="json")
+        data_json = checked_data.model_dump(mode="json")
+        active = documents.active_template(session, type_id)
+        version = active or template_version(template_bytes(type_id))
+        document = documents.request_document(
+            session, principal, type_id, case, envelope_json, data_json, version
+        )
+        return StoredResponse(
+            202,
+            _public(document, body.case_id),
+            {"Location": f"/v1/documents/{document.public_id}"},
+        )
+
+    response = run_post(
+        database,
+        principal,
+        idempotency_key,
+        ("POST", "/v1/documents", body.model_dump(mode="json")),
+        perform,
+    )
+    if response.status_code != 202:
+        return response
+    public_id = response.headers["Location"].rsplit("/", 1)[1]
+    if "Idempotent-Replayed" not in response.headers:
+        request.app.state.producer.send_task(GENERATE_DOCUMENT, args=[public_id])
+    document = _wait_for(database, public_id, settings.document_wait_s)
+    finished = document.status != documents.DocumentStatus.requested
+    return JSONResponse(
+        _public(document, body.case_id),
+        status_code=201 if finished else 202,
+        headers={"Location": f"/v1/documents/{public_id}"},
+    )
+
+
+@router.get("/v1/documents/{document_id}", response_model=DocumentPublic)
+def read_document(
+    document_id: str, principal: PrincipalDep, database: DatabaseDep
+) -> dict[str, Any]:
+    with database.transaction() as session:
+        document = documents.read_document(session, principal, document_id, purpose="metadata")
+        return _public(document, documents.case_public_id(session, document))
+
+
+@router.get(
+    "/v1/documents/{document_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def download_pdf(
+    document_id: str, principal: PrincipalDep, database: DatabaseDep, settings: SettingsDep
+) -> Response:
+    with database.transaction() as session:
+        document = documents.read_document(session, principal, document_id, purpose="pdf")
+        if document.pdf_sha256 is None:
+            raise documents.DocumentNotReady(document.public_id, document.status)
+        sha256 = document.pdf_sha256
+        filename = f"{document.type_id}-{document.public_id}.pdf"
+    pdf = FileStore(settings.documents_dir).get(sha256)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "ETag": f'"{sha256}"',
+        },
+    )
+
+
+@router.get("/v1/cases/{case_id}/documents", response_model=list[DocumentPublic])
+def list_case_documents(
+    case_id: str, principal: PrincipalDep, database: DatabaseDep
+) -> list[dict[str, Any]]:
+    with database.transaction() as session:
+        return [
+            _public(d, case_id) for d in documents.list_case_documents(session, principal, case_id)
+        ]
+
+
+def _template_problem(problem: TemplateProblem) -> FieldProblem:
+    where = f"{problem.part}#{problem.paragraph}" if problem.paragraph else problem.part
+    message = f"{problem.message} ({problem.text})" if problem.text else problem.message
+    return FieldProblem(where or "template", message, problem.kind.value)
+
+
+@router.post("/v1/document-types/{type_id}/templates", status_code=201, tags=["templates"])
+def upload_template(
+    type_id: str,
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    template: Annotated[bytes, Body(media_type=DOCX_MEDIA_TYPE)],
+) -> dict[str, Any]:
+    """Upload a new version of a type's DOCX template (administrators). A template with Jinja
+    syntax errors, undeclared variables or variables the type's schema lacks is refused with
+    the list of problems; an accepted one is used for every document asked for afterwards."""
+    require_role(principal, Role.admin)
+    kind = document_type(type_id)
+    report = check_template(kind.id.value, template)
+    if not report.ok:
+        raise TemplateRejected([_template_problem(p) for p in report.problems])
+    sha256 = FileStore(settings.documents_dir).put(template)
+    with database.transaction() as session:
+        documents.add_template_version(session, kind.id.value, sha256, principal.key_id)
+    return {"type": kind.id.value, "version": sha256, "active": True}
+
+
+@router.get("/v1/document-types/{type_id}/templates", tags=["templates"])
+def list_templates(type_id: str, principal: PrincipalDep, database: DatabaseDep) -> dict[str, Any]:
+    kind = document_type(type_id)
+    with database.transaction() as session:
+        uploaded = documents.template_versions(session, kind.id.value)
+        active = next((v.sha256 for v in uploaded if v.active), None)
+        shipped = template_version(template_bytes(kind.id.value))
+        return {
+            "type": kind.id.value,
+            "shipped": {"version": shipped, "active": active is None},
+            "uploaded": [
+                {"version": v.sha256, "uploaded_at": v.uploaded_at, "active": v.active}
+                for v in uploaded
+            ],
+        }
+
+

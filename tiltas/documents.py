@@ -1,0 +1,287 @@
+"""Documents of a case: who may ask for which, what they were built from, and their state.
+
+A request is stored first (``requested``) and produced by a worker (render → convert →
+check → store); the record then holds the template version, a hash of the input and when
+it was generated. A document that failed a check is ``failed`` with the reason: it never
+gets a stored PDF.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import Session
+
+from tiltas import audit
+from tiltas.access import (
+    CASELESS_DOCUMENTS,
+    DOCUMENT_AUTHORS,
+    DOCUMENT_SECTION,
+    may_read_document,
+)
+from tiltas.apikeys import Principal
+from tiltas.errors import FieldProblem, Forbidden, InvalidInput, NotFound, TiltasError
+from tiltas.models import Case, CaseParticipant, Document, Organisation, TemplateVersion, utcnow
+
+
+class DocumentStatus(StrEnum):
+    requested = "requested"
+    generated = "generated"
+    failed = "failed"
+
+
+class DocumentNotReady(TiltasError):
+    code = "document_not_ready"
+
+    def __init__(self, public_id: str, status: str) -> None:
+        super().__init__(f"document {public_id} has no PDF yet (status: {status})")
+        self.status = status
+
+
+def input_sha256(envelope: dict[str, Any], data: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        {"envelope": envelope, "data": data},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _visible_case(session: Session, principal: Principal, case_public_id: str) -> Case:
+    case = session.scalar(
+        select(Case).where(
+            Case.public_id == case_public_id,
+            exists().where(
+                CaseParticipant.case_id == Case.id,
+                CaseParticipant.organisation_id == principal.organisation_id,
+            ),
+        )
+    )
+    if case is None:
+        raise InvalidInput(
+            [FieldProblem("case_id", "no such case among your organisation's", "unknown")]
+        )
+    return case
+
+
+def check_may_author(principal: Principal, type_id: str, case_public_id: str | None) -> None:
+    if principal.role not in DOCUMENT_AUTHORS[type_id]:
+        raise Forbidden(f"role {principal.role.value} may not ask for document {type_id}")
+    if case_public_id is None and type_id not in CASELESS_DOCUMENTS:
+        raise InvalidInput(
+            [FieldProblem("case_id", f"document {type_id} belongs to a case", "required")]
+        )
+
+
+def subject_of(
+    session: Session, principal: Principal, case_public_id: str
+) -> tuple[Case, dict[str, Any]]:
+    """The case and its subject as a document's envelope prints it."""
+    from tiltas.municipalities import all_municipalities
+
+    case = _visible_case(session, principal, case_public_id)
+    subject = case.subject
+    institution = session.scalar(
+        select(Organisation).where(Organisation.code == case.institution_code)
+    )
+    residence = subject.get("intended_residence")
+    printed: dict[str, Any] = {
+        "full_name": f"{subject['first_name']} {subject['last_name']}",
+        "personal_code": subject.get("personal_code"),
+        "birth_date": subject.get("birth_date"),
+        "institution": institution.name if institution else case.institution_code,
+        "possible_release_date": subject.get("possible_release_date"),
+        "intended_residence": (
+            {
+                "address": residence["address"],
+                "municipality": all_municipalities()[residence["municipality"]].name,
+            }
+            if residence
+            else None
+        ),
+    }
+    return case, printed
+
+
+def author_of(session: Session, principal: Principal) -> dict[str, Any]:
+    organisation = session.get_one(Organisation, principal.organisation_id)
+    return {
+        "name": organisation.name,
+        "code": organisation.code,
+        "address": organisation.address,
+        "email": organisation.email,
+    }
+
+
+def request_document(
+    session: Session,
+    principal: Principal,
+    type_id: str,
+    case: Case | None,
+    envelope: dict[str, Any],
+    data: dict[str, Any],
+    template_version: str,
+) -> Document:
+    now = utcnow()
+    document = Document(
+        public_id=str(uuid.uuid4()),
+        type_id=type_id,
+        case_id=case.id if case else None,
+        author_organisation_id=principal.organisation_id,
+        status=DocumentStatus.requested.value,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        envelope=envelope,
+        data=data,
+        input_sha256=input_sha256(envelope, data),
+        template_version=template_version,
+    )
+    session.add(document)
+    session.flush()
+    audit.record(
+        session,
+        principal.actor,
+        audit.AuditAction.create,
+        "document",
+        document.public_id,
+        case_id=case.public_id if case else None,
+        detail={"type": type_id},
+    )
+    return document
+
+
+def _visible_documents(principal: Principal) -> Select[Document]:
+    readable = [t for t in DOCUMENT_SECTION if may_read_document(principal.role, t)]
+    in_own_case = exists().where(
+        CaseParticipant.case_id == Document.case_id,
+        CaseParticipant.organisation_id == principal.organisation_id,
+    )
+    own_caseless = (Document.case_id.is_(None)) & (
+        Document.author_organisation_id == principal.organisation_id
+    )
+    return select(Document).where(Document.type_id.in_(readable), or_(in_own_case, own_caseless))
+
+
+def read_document(
+    session: Session, principal: Principal, public_id: str, *, purpose: str
+) -> Document:
+    document = session.scalar(_visible_documents(principal).where(Document.public_id == public_id))
+    if document is None:
+        raise NotFound(f"no document {public_id}")
+    audit.record(
+        session,
+        principal.actor,
+        audit.AuditAction.read,
+        "document",
+        document.public_id,
+        case_id=case_public_id(session, document),
+        detail={"type": document.type_id, "part": purpose},
+    )
+    return document
+
+
+def case_public_id(session: Session, document: Document) -> str | None:
+    if document.case_id is None:
+        return None
+    return session.scalar(select(Case.public_id).where(Case.id == document.case_id))
+
+
+def list_case_documents(
+    session: Session, principal: Principal, case_public_id: str
+) -> list[Document]:
+    case = _visible_case(session, principal, case_public_id)
+    documents = list(
+        session.scalars(
+            _visible_documents(principal).where(Document.case_id == case.id).order_by(Document.id)
+        )
+    )
+    for document in documents:
+        audit.record(
+            session,
+            principal.actor,
+            audit.AuditAction.read,
+            "document",
+            document.public_id,
+            case_id=case.public_id,
+            detail={"type": document.type_id, "part": "metadata", "via": "list"},
+        )
+    return documents
+
+
+def by_public_id(session: Session, public_id: str) -> Document:
+    document = session.scalar(select(Document).where(Document.public_id == public_id))
+    if document is None:
+        raise NotFound(f"no document {public_id}")
+    return document
+
+
+def load_for_generation(session: Session, public_id: str) -> Document | None:
+    return session.scalar(select(Document).where(Document.public_id == public_id).with_for_update())
+
+
+def mark_generated(document: Document, pdf_sha256: str, pdf_size: int, at: dt.datetime) -> None:
+    document.status = DocumentStatus.generated.value
+    document.pdf_sha256 = pdf_sha256
+    document.pdf_size = pdf_size
+    document.generated_at = at
+    document.failure = None
+    document.version += 1
+    document.updated_at = at
+
+
+def mark_failed(document: Document, code: str, message: str) -> None:
+    document.status = DocumentStatus.failed.value
+    document.failure = {"code": code, "message": message}
+    document.version += 1
+    document.updated_at = utcnow()
+
+
+# ---------------------------------------------------------------- template versions
+
+
+def active_template(session: Session, type_id: str) -> str | None:
+    """SHA-256 of the uploaded template in use, or None for the one the service ships."""
+    return session.scalar(
+        select(TemplateVersion.sha256).where(
+            TemplateVersion.type_id == type_id, TemplateVersion.active
+        )
+    )
+
+
+def add_template_version(
+    session: Session, type_id: str, sha256: str, uploaded_by: str
+) -> TemplateVersion:
+    """Record an uploaded (already checked) template and make it the one in use."""
+    for version in session.scalars(
+        select(TemplateVersion).where(TemplateVersion.type_id == type_id)
+    ):
+        version.active = False
+    existing = session.scalar(
+        select(TemplateVersion).where(
+            TemplateVersion.type_id == type_id, TemplateVersion.sha256 == sha256
+        )
+    )
+    if existing is None:
+        existing = TemplateVersion(type_id=type_id, sha256=sha256, uploaded_by=uploaded_by)
+        session.add(existing)
+    existing.active = True
+    session.flush()
+    return existing
+
+
+def template_versions(session: Session, type_id: str) -> list[TemplateVersion]:
+    return list(
+        session.scalars(
+            select(TemplateVersion)
+            .where(TemplateVersion.type_id == type_id)
+            .order_by(TemplateVersion.id)
+        )
+    )

@@ -1,0 +1,39 @@
+"""The contract between the API (which enqueues) and the workers (which run): task names and
+the broker configuration both sides build their Celery app from. No Celery import here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tiltas.settings import Settings
+
+GENERATE_DOCUMENT = "tiltas.documents.generate"
+VERIFY_AUDIT_CHAIN = "tiltas.audit.verify_chain"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    transport_options = {
+        "visibility_timeout": settings.visibility_timeout_s,
+        "unacked_restore_interval": settings.unacked_restore_interval_s,
+        # Scan on every sweep: the sweep interval alone sets how soon abandoned tasks return.
+        "unacked_restore_throttle": 1,
+    }
+    broker = settings.resolved_broker_url
+    return {
+        "broker_url": broker,
+        "result_backend": broker,
+        # Delivered at least once: a task is acknowledged only after it finished, and a task
+        # whose worker died goes back to the queue (DOMAIN.md §9). Tasks must be idempotent.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_transport_options": transport_options,
+        "result_backend_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "result_expires": 24 * 3600,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_default_queue": "default",
+        "worker_hijack_root_logger": False,
+    }

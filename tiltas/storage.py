@@ -1,0 +1,79 @@
+"""Document files: content-addressed (SHA-256), written atomically, verified on read.
+
+A file appears under its final name only when complete (write to a temporary file in the
+same folder, fsync, rename), so a crash never leaves a half-written document visible, and
+writing the same content twice is harmless — which is what at-least-once tasks need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tiltas.errors import TiltasError
+
+
+class StorageError(TiltasError):
+    code = "storage"
+
+
+class StoredFileCorrupt(StorageError):
+    code = "stored_file_corrupt"
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(f"the stored file {sha256[:12]}… does not match its checksum")
+        self.sha256 = sha256
+
+
+class StoredFileMissing(StorageError):
+    code = "stored_file_missing"
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(f"the stored file {sha256[:12]}… is missing")
+        self.sha256 = sha256
+
+
+@dataclass(frozen=True)
+class FileStore:
+    root: Path
+
+    def path_for(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise StorageError("not a SHA-256 hex digest")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, content: bytes) -> str:
+        """Store ``content``; return its SHA-256. Idempotent."""
+        sha256 = hashlib.sha256(content).hexdigest()
+        final = self.path_for(sha256)
+        if final.exists() and final.stat().st_size == len(content):
+            return sha256
+        final.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=final.parent, prefix=".partial-")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, final)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        directory = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return sha256
+
+    def get(self, sha256: str) -> bytes:
+        try:
+            content = self.path_for(sha256).read_bytes()
+        except FileNotFoundError:
+            raise StoredFileMissing(sha256) from None
+        if hashlib.sha256(content).hexdigest() != sha256:
+            raise StoredFileCorrupt(sha256)
+        return content
