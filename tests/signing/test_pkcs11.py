@@ -40,12 +40,13 @@ TOKEN_LABEL = "tiltas-test"
 USER_PIN = "104729"
 
 
-
 @pytest.fixture(scope="module", autouse=True)
 def _softhsm_installed() -> None:
     # Installed by the README's test command; missing means a failure, never a skip.
     assert SOFTHSM_MODULE is not None, "SoftHSM2 is not installed (apt-get install softhsm2)"
-    assert shutil.which("pkcs11-tool"), "OpenSC's pkcs11-tool is not installed (apt-get install opensc)"
+    assert shutil.which("pkcs11-tool"), (
+        "OpenSC's pkcs11-tool is not installed (apt-get install opensc)"
+    )
 
 
 @pytest.fixture(scope="module")

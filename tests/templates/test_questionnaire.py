@@ -24,7 +24,12 @@ from templates.questionnaire import (
 )
 
 # ../shared sits beside the repository, in CI too.
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "order-V-80-social-care-sector.lt.txt"
+SEED = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "seeds"
+    / "order-V-80-social-care-sector.lt.txt"
+)
 
 COMPLETE = [
     "leisure.3",

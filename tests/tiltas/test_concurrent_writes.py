@@ -50,7 +50,9 @@ def test_organisation_second_writer_conflicts(world: World) -> None:
 
 def test_case_second_writer_conflicts(world: World) -> None:
     director_headers = world.institution.auth(Role.director)
-    case_id = world.client.post("/v1/cases", json=release_case(world), headers=director_headers).json()["id"]
+    case_id = world.client.post(
+        "/v1/cases", json=release_case(world), headers=director_headers
+    ).json()["id"]
     database = world.client.app.state.database  # type: ignore[attr-defined]
     with database.transaction() as session:
         principal = authenticate(session, world.institution.keys[Role.director])

@@ -21,7 +21,11 @@ def test_second_weight_set_is_used() -> None:
     """Find codes whose first weighted sum leaves 10: the second weight set decides."""
     first_weights = [1, 2, 3, 4, 5, 6, 7, 8, 9, 1]
     bodies = [f"38502141{n:02d}" for n in range(100)]
-    tens = [b for b in bodies if sum(int(d) * w for d, w in zip(b, first_weights, strict=True)) % 11 == 10]
+    tens = [
+        b
+        for b in bodies
+        if sum(int(d) * w for d, w in zip(b, first_weights, strict=True)) % 11 == 10
+    ]
     assert tens
     for body in tens:
         code = personal_code(int(body[0]), body[1:7], body[7:])
