@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, openapi
 from api.deps import Database
 from api.middleware import BodySizeLimit
 from api.queue import make_producer
@@ -40,4 +40,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (reference, organisations, cases, documents, apikeys, audit):
         app.include_router(module.router)
+    openapi.install(app, documents.EnvelopeInput)
     return app

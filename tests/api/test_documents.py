@@ -330,3 +330,13 @@ def test_document_type_schema_is_published(world: World) -> None:
         k["data_schema"]["properties"]
     )
     assert world.client.get("/v1/document-types/Q", headers=headers).status_code == 404
+
+
+def test_openapi_carries_every_types_schema(world: World) -> None:
+    spec = world.client.get("/openapi.json").json()
+    body = spec["paths"]["/v1/documents"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["discriminator"]["propertyName"] == "type"
+    assert len(body["oneOf"]) == 15
+    k = spec["components"]["schemas"]["DocumentCreateK"]
+    data_ref = k["properties"]["data"]["$ref"].rsplit("/", 1)[1]
+    assert "decision" in spec["components"]["schemas"][data_ref]["properties"]
