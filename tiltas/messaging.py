@@ -36,4 +36,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "accept_content": ["json"],
         "task_default_queue": "default",
         "worker_hijack_root_logger": False,
+        # A worker process starts LibreOffice before it takes work (a few seconds).
+        "worker_proc_alive_timeout": 120,
     }

@@ -6,7 +6,8 @@ import atexit
 from functools import cache
 from typing import Any
 
-from celery import shared_task
+from celery import current_app, shared_task
+from celery.signals import worker_process_init
 from sqlalchemy.orm import Session, sessionmaker
 
 from templates.conversion import ConverterPool, ConverterPoolSettings
@@ -49,6 +50,12 @@ def pipeline_for(settings: Settings) -> DocumentPipeline:
         FileStore(settings.documents_dir),
         converter_for(settings),
     )
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _start_converters(**_: Any) -> None:
+    """Each worker process starts its converters with it, not on the first document."""
+    converter_for(current_app.conf.tiltas_settings)
 
 
 def _settings(task: Any) -> Settings:
