@@ -52,6 +52,10 @@ from signing.keys import ConfiguredSigner, KeyStore, load_certificates
 from signing.revocation import RevocationCache, RevocationSnapshot
 from signing.stamp import stamp_style, stamp_text_params
 from signing.timestamps import ConfiguredTimeStamper, TimestampRequestError, failure_reason
+from signing.xmp_preservation import install as keep_xmp_as_written
+
+# Every incremental update this package makes must keep the PDF/A and PDF-LT metadata.
+keep_xmp_as_written()
 
 __all__ = ["PdfLtSigner", "PreparedSignature", "SigningService", "prepare_signature_fields"]
 
