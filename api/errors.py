@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tiltas.documents import DocumentNotReady
+from tiltas.documents import DocumentNotReady, SigningOutOfOrder
 from tiltas.errors import (
     Forbidden,
     IdempotencyKeyReused,
@@ -36,6 +36,7 @@ STATUS_BY_ERROR: dict[type[TiltasError], int] = {
     VersionConflict: 412,
     IdempotencyKeyReused: 422,
     DocumentNotReady: 409,
+    SigningOutOfOrder: 409,
     StorageError: 500,
 }
 
@@ -96,6 +97,8 @@ def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, VersionConflict):
         extra["current_version"] = error.current_version
         headers["ETag"] = f'"{error.current_version}"'
+    if isinstance(error, SigningOutOfOrder):
+        extra["next_signer"] = error.next_signer
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     return problem(status, error.code, error.message, headers=headers or None, **extra)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from signing.dev_pki import ensure_dev_pki
 from tiltas.migrate import upgrade
 from tiltas.settings import Settings
 
@@ -86,6 +87,14 @@ def _redis_answers(socket_path: Path) -> bool:
         return False
 
 
+def _tcp_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
 def _wait_until(check: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -127,6 +136,16 @@ def plan_children(settings: Settings) -> list[Child]:
                     "warning",
                 ],
                 ready=lambda: _redis_answers(socket_path),
+            )
+        )
+    if settings.uses_dev_pki:
+        # Not qualified: a development PKI with its own TSA and OCSP, made on first start.
+        pki = ensure_dev_pki(settings.resolved_dev_pki_dir)
+        children.append(
+            Child(
+                "responders",
+                [sys.executable, "-m", "cli.dev_responders", str(settings.resolved_dev_pki_dir)],
+                ready=lambda: _tcp_answers("127.0.0.1", pki.responder_port),
             )
         )
     children.append(

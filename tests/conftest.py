@@ -83,3 +83,14 @@ def world(client: TestClient) -> World:
 def converter_profiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One place for LibreOffice profiles, so the process-wide converter pool is shared."""
     return tmp_path_factory.mktemp("converters")
+
+
+@pytest.fixture(scope="session")
+def dev_pki_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One development PKI for the session, with its TSA and OCSP responders running."""
+    from signing.dev_pki import ensure_dev_pki
+    from signing.dev_responders import DevResponders
+
+    root = tmp_path_factory.mktemp("pki")
+    with DevResponders(ensure_dev_pki(root)):
+        yield root

@@ -33,6 +33,7 @@ from tiltas.models import Case, CaseParticipant, Document, Organisation, Templat
 class DocumentStatus(StrEnum):
     requested = "requested"
     generated = "generated"
+    signed = "signed"
     failed = "failed"
 
 
@@ -285,3 +286,83 @@ def template_versions(session: Session, type_id: str) -> list[TemplateVersion]:
             .order_by(TemplateVersion.id)
         )
     )
+
+
+# ---------------------------------------------------------------- signatures
+
+
+class SigningOutOfOrder(TiltasError):
+    code = "signing_out_of_order"
+
+    def __init__(self, message: str, next_signer: int | None) -> None:
+        super().__init__(message)
+        self.next_signer = next_signer
+
+
+CONVICT_ROLE = "convict"
+"""Convicts sign by hand (DOMAIN.md §8); their acknowledgement is not a PAdES signature."""
+
+
+def signature_field_name(index: int) -> str:
+    return f"parasas-{index}"
+
+
+def official_signers(envelope: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """The envelope's signers who sign electronically, with their 1-based position."""
+    return [
+        (index, signer)
+        for index, signer in enumerate(envelope.get("signers", []), start=1)
+        if signer.get("role") != CONVICT_ROLE
+    ]
+
+
+def next_signer(document: Document) -> int | None:
+    done = {s["index"] for s in document.signatures}
+    return next((i for i, _ in official_signers(document.envelope) if i not in done), None)
+
+
+def check_may_sign(principal: Principal, document: Document, index: int) -> None:
+    if principal.organisation_id != document.author_organisation_id or (
+        principal.role not in DOCUMENT_AUTHORS[document.type_id]
+    ):
+        raise Forbidden("only the author organisation's officials sign this document")
+    if document.status == DocumentStatus.requested:
+        raise DocumentNotReady(document.public_id, document.status)
+    expected = next_signer(document)
+    if expected is None:
+        raise SigningOutOfOrder("every signer has already signed this document", None)
+    if index != expected:
+        raise SigningOutOfOrder(f"signers sign in order: next is signer {expected}", expected)
+
+
+def record_signature(
+    document: Document, index: int, signer_name: str, role: str, pdf_sha256: str, pdf_size: int
+) -> None:
+    now = utcnow()
+    document.pdf_history = [*document.pdf_history, document.pdf_sha256 or ""]
+    document.signatures = [
+        *document.signatures,
+        {
+            "index": index,
+            "field": signature_field_name(index),
+            "signer_name": signer_name,
+            "role": role,
+            "signed_at": now.isoformat(),
+            "pdf_sha256": pdf_sha256,
+        },
+    ]
+    document.pdf_sha256 = pdf_sha256
+    document.pdf_size = pdf_size
+    document.failure = None
+    if next_signer(document) is None:
+        document.status = DocumentStatus.signed.value
+        document.signed_at = now
+    document.version += 1
+    document.updated_at = now
+
+
+def record_step_failure(document: Document, code: str, message: str) -> None:
+    """A failed signing attempt: recorded, the document itself unchanged."""
+    document.failure = {"code": code, "message": message[:500]}
+    document.version += 1
+    document.updated_at = utcnow()

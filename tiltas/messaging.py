@@ -8,6 +8,7 @@ from typing import Any
 from tiltas.settings import Settings
 
 GENERATE_DOCUMENT = "tiltas.documents.generate"
+SIGN_DOCUMENT = "tiltas.documents.sign"
 VERIFY_AUDIT_CHAIN = "tiltas.audit.verify_chain"
 
 

@@ -169,7 +169,12 @@ class Document(Base):
     pdf_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     pdf_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     failure: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
-    """Why generation failed (machine-readable code and message), when it did."""
+    """Why the last step failed (machine-readable code and message), when it did."""
+    signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    """Signatures made so far, in order: signer index, field, name, role, time, PDF hash."""
+    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    pdf_history: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    """Earlier PDF versions (SHA-256), oldest first; each signature adds a version."""
 
 
 class TemplateVersion(Base):

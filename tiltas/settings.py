@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     converter_profile_dir: Path | None = None
     """LibreOffice profiles, one per converter, on local disk (default: data/run/converters)."""
 
+    tsa_urls: Annotated[tuple[str, ...], NoDecode] = ()
+    """RFC 3161 timestamp authorities, tried in order (comma-separated). Unset in development:
+    the development PKI's own TSA, which ``tiltas serve`` runs on loopback."""
+    signing_keys_file: Path | None = None
+    """JSON file with the trust roots and the keys per organisation and signing role
+    (PKCS#12 or PKCS#11). Unset in development: the development PKI's keys, not qualified."""
+    dev_pki_dir: Path | None = None
+    """Where the development PKI lives; default the data folder."""
+
     document_wait_s: float = 30.0
     """How long ``POST /v1/documents`` waits for the document before answering 202."""
 
@@ -75,10 +84,18 @@ class Settings(BaseSettings):
         return (self.converter_profile_dir or self.data_dir / "run" / "converters").resolve()
 
     @property
+    def uses_dev_pki(self) -> bool:
+        return self.signing_keys_file is None
+
+    @property
+    def resolved_dev_pki_dir(self) -> Path:
+        return (self.dev_pki_dir or self.data_dir).resolve()
+
+    @property
     def documents_dir(self) -> Path:
         return (self.data_dir / "documents").resolve()
 
-    @field_validator("worker_imports", mode="before")
+    @field_validator("worker_imports", "tsa_urls", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -98,6 +115,8 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"production needs {', '.join(missing)}")
+            if not self.tsa_urls or self.signing_keys_file is None:
+                raise ValueError("production needs TILTAS_TSA_URLS and TILTAS_SIGNING_KEYS_FILE")
             if self.database_url and self.database_url.startswith("sqlite"):
                 raise ValueError("production needs PostgreSQL, not SQLite")
         return self

@@ -7,11 +7,17 @@ runs twice (at-least-once delivery) produces one document.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+import pikepdf
 from sqlalchemy.orm import Session, sessionmaker
 
+from signing.config import SignatureFieldSpec, SignatureRequest
+from signing.errors import SigningError, TimestampUnavailable
+from signing.service import prepare_signature_fields
 from templates.conversion import (
     ConversionError,
     ConverterBusy,
@@ -29,11 +35,12 @@ from templates.pdflt import (
 )
 from templates.rendering import render_validated, template_bytes, validate
 from templates.schemas import Envelope
-from templates.types import DocumentType, TemplateError
+from templates.types import DocumentType, TemplateError, document_type
 from tiltas import documents
 from tiltas.db import transaction
 from tiltas.models import utcnow
 from tiltas.storage import FileStore, StorageError
+from workers.signing_runtime import SigningRuntime
 
 log = logging.getLogger("tiltas.pipeline")
 
@@ -63,6 +70,40 @@ def pdflt_metadata(kind: DocumentType, envelope: Envelope) -> PdfLtMetadata:
     )
 
 
+STAMP_WIDTH = 240
+STAMP_HEIGHT = 62
+STAMP_MARGIN = 50
+STAMP_BOTTOM = 36
+
+
+def signature_boxes(page_width: float, count: int) -> list[tuple[int, int, int, int]]:
+    """Visible stamp boxes at the foot of the last page, two to a row, first signer lowest-left."""
+    gap = max(0, int(page_width) - 2 * STAMP_MARGIN - 2 * STAMP_WIDTH)
+    boxes = []
+    for position in range(count):
+        row, column = divmod(position, 2)
+        x = STAMP_MARGIN + column * (STAMP_WIDTH + gap)
+        y = STAMP_BOTTOM + row * (STAMP_HEIGHT + 8)
+        boxes.append((x, y, x + STAMP_WIDTH, y + STAMP_HEIGHT))
+    return boxes
+
+
+def with_signature_fields(pdf: bytes, envelope: dict[str, Any]) -> bytes:
+    """Create every official's signature field before the first signature (DOMAIN.md §9)."""
+    signers = documents.official_signers(envelope)
+    if not signers:
+        return pdf
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        last_page = len(opened.pages) - 1
+        box = [float(v) for v in opened.pages[last_page].MediaBox]
+    stamps = signature_boxes(box[2] - box[0], len(signers))
+    specs = [
+        SignatureFieldSpec(documents.signature_field_name(index), page=last_page, box=stamp)
+        for (index, _), stamp in zip(signers, stamps, strict=True)
+    ]
+    return prepare_signature_fields(pdf, specs)
+
+
 @dataclass(frozen=True)
 class DocumentPipeline:
     sessions: sessionmaker[Session]
@@ -88,6 +129,7 @@ class DocumentPipeline:
             pdf = self.converter.convert(docx)
             pdf = apply_pdflt_metadata(pdf, pdflt_metadata(kind, envelope))
             ensure_pdfa(pdf, require_recipients=bool(envelope.recipients))
+            pdf = with_signature_fields(pdf, envelope_json)
         except TRANSIENT_CONVERSION_ERRORS:
             raise
         except (
@@ -96,6 +138,7 @@ class DocumentPipeline:
             PdfLtMetadataError,
             PdfACheckFailed,
             StorageError,
+            SigningError,
         ) as error:
             return self._fail(public_id, getattr(error, "code", type(error).__name__), str(error))
 
@@ -128,3 +171,66 @@ class DocumentPipeline:
         if template_version(shipped) == template_sha:
             return shipped
         return self.store.get(template_sha)
+
+
+@dataclass(frozen=True)
+class DocumentSigner:
+    """Signs a document's next signature field with the signer's configured key (PAdES B-LTA).
+
+    Idempotent by (document, signer): a signature already recorded is not made again. With no
+    TSA answering nothing is signed; the failure is recorded and the caller retries later.
+    """
+
+    sessions: sessionmaker[Session]
+    store: FileStore
+    runtime: SigningRuntime
+
+    def sign(self, public_id: str, index: int) -> str:
+        with transaction(self.sessions) as session:
+            document = documents.load_for_generation(session, public_id)
+            if document is None:
+                return "missing"
+            if any(s["index"] == index for s in document.signatures):
+                return document.status
+            signer_entry = dict(document.envelope["signers"][index - 1])
+            author_code = document.envelope["author"]["code"]
+            title = document.envelope.get("title") or document_type(document.type_id).title
+            current = document.pdf_sha256
+        if current is None:
+            return "missing"
+        pdf = self.store.get(current)
+        key = self.runtime.signer_for(author_code, signer_entry["role"])
+        role = signer_entry.get("position") or signer_entry["role"]
+        request = SignatureRequest(
+            field_name=documents.signature_field_name(index),
+            reason=f"{title}: pasirašo {signer_entry['full_name']}",
+            role=role,
+        )
+        try:
+            signed = self.runtime.service.sign_pades(pdf, key, request)
+        except TimestampUnavailable:
+            raise
+        except SigningError as error:
+            return self._failed(public_id, error.code, str(error))
+        sha256 = self.store.put(signed)
+        with transaction(self.sessions) as session:
+            document = documents.load_for_generation(session, public_id)
+            if document is None:
+                return "missing"
+            if not any(s["index"] == index for s in document.signatures):
+                documents.record_signature(
+                    document, index, key.signer_name, role, sha256, len(signed)
+                )
+            return document.status
+
+    def record_failure(self, public_id: str, code: str, message: str) -> str:
+        return self._failed(public_id, code, message)
+
+    def _failed(self, public_id: str, code: str, message: str) -> str:
+        log.warning("signing %s failed: %s", public_id, code)
+        with transaction(self.sessions) as session:
+            document = documents.load_for_generation(session, public_id)
+            if document is None:
+                return "missing"
+            documents.record_step_failure(document, code, message)
+            return document.status

@@ -10,13 +10,15 @@ from celery import current_app, shared_task
 from celery.signals import worker_process_init
 from sqlalchemy.orm import Session, sessionmaker
 
+from signing.errors import TimestampUnavailable
 from templates.conversion import ConverterPool, ConverterPoolSettings
 from tiltas import audit
 from tiltas.db import make_engine, make_sessionmaker, transaction
-from tiltas.messaging import GENERATE_DOCUMENT, VERIFY_AUDIT_CHAIN
+from tiltas.messaging import GENERATE_DOCUMENT, SIGN_DOCUMENT, VERIFY_AUDIT_CHAIN
 from tiltas.settings import Settings
 from tiltas.storage import FileStore
-from workers.pipeline import TRANSIENT_CONVERSION_ERRORS, DocumentPipeline
+from workers.pipeline import TRANSIENT_CONVERSION_ERRORS, DocumentPipeline, DocumentSigner
+from workers.signing_runtime import signing_runtime_for
 
 
 @cache
@@ -86,3 +88,22 @@ def generate_document(self: Any, public_id: str) -> str:
         if self.request.retries >= self.max_retries:
             return pipeline.fail(public_id, error.code, str(error))
         raise self.retry(countdown=min(60, 2**self.request.retries), exc=error) from error
+
+
+@shared_task(bind=True, name=SIGN_DOCUMENT, max_retries=12)  # type: ignore[untyped-decorator]
+def sign_document(self: Any, public_id: str, index: int) -> str:
+    """Sign one signer's field (idempotent by document and signer). Fail closed: when no TSA
+    answers nothing is signed; the failure is recorded and the task tries again later."""
+    settings = _settings(self)
+    signer = DocumentSigner(
+        _sessions(settings.resolved_database_url),
+        FileStore(settings.documents_dir),
+        signing_runtime_for(settings),
+    )
+    try:
+        return signer.sign(public_id, index)
+    except TimestampUnavailable as error:
+        signer.record_failure(public_id, error.code, str(error))
+        if self.request.retries >= self.max_retries:
+            return error.code
+        raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error

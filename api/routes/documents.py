@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -31,7 +32,7 @@ from tiltas import documents
 from tiltas.access import CASELESS_DOCUMENTS, DOCUMENT_AUTHORS, DOCUMENT_SECTION, Role
 from tiltas.errors import FieldProblem
 from tiltas.idempotency import StoredResponse
-from tiltas.messaging import GENERATE_DOCUMENT
+from tiltas.messaging import GENERATE_DOCUMENT, SIGN_DOCUMENT
 from tiltas.models import Document
 from tiltas.storage import FileStore
 
@@ -78,6 +79,10 @@ class DocumentPublic(BaseModel):
     pdf_sha256: str | None
     pdf_size: int | None
     failure: dict[str, str] | None
+    signatures: list[dict[str, Any]]
+    next_signer: int | None
+    """1-based position in the envelope's signers of who signs next; None when all signed."""
+    signed_at: dt.datetime | None
     questionnaire_summary: dict[str, Any] | None = None
 
 
@@ -95,6 +100,11 @@ def _public(document: Document, case_public_id: str | None) -> dict[str, Any]:
         "pdf_sha256": document.pdf_sha256,
         "pdf_size": document.pdf_size,
         "failure": document.failure,
+        "signatures": document.signatures,
+        "next_signer": None
+        if document.status == documents.DocumentStatus.requested
+        else documents.next_signer(document),
+        "signed_at": document.signed_at,
     }
     if document.type_id == DocumentTypeId.H:
         body["questionnaire_summary"] = _questionnaire_summary(document.data)
@@ -145,15 +155,14 @@ def read_document_type(type_id: str, principal: PrincipalDep) -> dict[str, Any]:
     }
 
 
-def _wait_for(database: Any, public_id: str, seconds: float) -> Document:
+def _wait_for(
+    database: Any, public_id: str, seconds: float, done: Callable[[Document], bool]
+) -> Document:
     deadline = time.monotonic() + seconds
     while True:
         with database.transaction() as session:
             document = documents.by_public_id(session, public_id)
-            if (
-                document.status != documents.DocumentStatus.requested
-                or time.monotonic() >= deadline
-            ):
+            if done(document) or time.monotonic() >= deadline:
                 return document
         time.sleep(0.05)
 
@@ -207,12 +216,61 @@ def create_document(
     public_id = response.headers["Location"].rsplit("/", 1)[1]
     if "Idempotent-Replayed" not in response.headers:
         request.app.state.producer.send_task(GENERATE_DOCUMENT, args=[public_id])
-    document = _wait_for(database, public_id, settings.document_wait_s)
+    document = _wait_for(
+        database,
+        public_id,
+        settings.document_wait_s,
+        lambda d: d.status != documents.DocumentStatus.requested,
+    )
     finished = document.status != documents.DocumentStatus.requested
     return JSONResponse(
         _public(document, body.case_id),
         status_code=201 if finished else 202,
         headers={"Location": f"/v1/documents/{public_id}"},
+    )
+
+
+class SignatureCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    signer: int | None = Field(
+        default=None,
+        ge=1,
+        description="1-based position in the envelope's signers; default the next",
+    )
+
+
+@router.post("/v1/documents/{document_id}/signatures", response_model=DocumentPublic)
+def sign_document(
+    request: Request,
+    document_id: str,
+    body: SignatureCreate,
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    """Sign the document for the next signer with that signer's configured key: PAdES B-LTA
+    with a visible stamp, signers strictly in the envelope's order. 200 when the signature is
+    made within the wait, else 202 (a TSA outage is retried; the document stays unsigned and
+    its ``failure`` says why)."""
+    with database.transaction() as session:
+        document = documents.read_document(session, principal, document_id, purpose="sign")
+        index = body.signer or documents.next_signer(document) or 0
+        documents.check_may_sign(principal, document, index)
+        case_id = documents.case_public_id(session, document)
+        version = document.version
+    request.app.state.producer.send_task(SIGN_DOCUMENT, args=[document_id, index])
+    signed = _wait_for(
+        database,
+        document_id,
+        settings.document_wait_s,
+        # Signed, or a failure recorded (then the task retries on its own).
+        lambda d: d.version != version,
+    )
+    done = any(s["index"] == index for s in signed.signatures)
+    return JSONResponse(
+        _public(signed, case_id),
+        status_code=200 if done else 202,
+        headers={"Location": f"/v1/documents/{document_id}"},
     )
 
 
@@ -303,5 +361,3 @@ def list_templates(type_id: str, principal: PrincipalDep, database: DatabaseDep)
                 for v in uploaded
             ],
         }
-
-

@@ -29,9 +29,14 @@ pytestmark = pytest.mark.redis
 
 @pytest.fixture
 def settings(
-    database_url: str, tmp_path: Path, redis_server: RedisServer, converter_profiles: Path
+    database_url: str,
+    tmp_path: Path,
+    redis_server: RedisServer,
+    converter_profiles: Path,
+    dev_pki_root: Path,
 ) -> Settings:
     return Settings(
+        dev_pki_dir=dev_pki_root,
         database_url=database_url,
         data_dir=tmp_path / "data",
         broker_url=redis_server.url,
@@ -340,3 +345,73 @@ def test_openapi_carries_every_types_schema(world: World) -> None:
     k = spec["components"]["schemas"]["DocumentCreateK"]
     data_ref = k["properties"]["data"]["$ref"].rsplit("/", 1)[1]
     assert "decision" in spec["components"]["schemas"][data_ref]["properties"]
+
+
+def _commission_protocol(world: World) -> tuple[dict[str, str], str]:
+    director = world.institution.auth(Role.director)
+    care_id = world.client.post("/v1/cases", json=care_case(world), headers=director).json()["id"]
+    commission = world.orgs["commission"].auth(Role.commission)
+    body = _example(world.client, commission, "K", care_id)
+    document = world.client.post("/v1/documents", json=body, headers=commission).json()
+    assert document["status"] == "generated", document
+    return commission, document["id"]
+
+
+def test_protocol_is_signed_by_chair_then_secretary(world: World, worker: None, dev_pki_root: Path, tmp_path: Path) -> None:
+    import asyncio
+
+    from signing.dev_pki import ensure_dev_pki
+    from signing.keys import load_certificates
+    from signing.validation import async_validate_signed_pdf
+
+    commission, document_id = _commission_protocol(world)
+    client = world.client
+    unsigned = client.get(f"/v1/documents/{document_id}", headers=commission).json()
+    assert unsigned["next_signer"] == 1 and unsigned["signatures"] == []
+    with pikepdf.open(io.BytesIO(client.get(f"/v1/documents/{document_id}/pdf", headers=commission).content)) as pdf:
+        fields = [str(f.T) for f in pdf.Root.AcroForm.Fields]
+    assert fields == ["parasas-1", "parasas-2"], "every field exists before the first signature"
+
+    out_of_order = client.post(f"/v1/documents/{document_id}/signatures", json={"signer": 2}, headers=commission)
+    assert out_of_order.status_code == 409 and out_of_order.json()["next_signer"] == 1
+    foreign = world.orgs["commission_2"].auth(Role.commission)
+    assert client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=foreign).status_code == 404
+
+    first = client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=commission)
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "generated" and first.json()["next_signer"] == 2
+    second = client.post(f"/v1/documents/{document_id}/signatures", json={"signer": 2}, headers=commission)
+    assert second.status_code == 200, second.text
+    signed = second.json()
+    assert signed["status"] == "signed" and signed["next_signer"] is None and signed["signed_at"]
+    assert [s["index"] for s in signed["signatures"]] == [1, 2]
+    again = client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=commission)
+    assert again.status_code == 409
+
+    pdf = client.get(f"/v1/documents/{document_id}/pdf", headers=commission).content
+    assert hashlib.sha256(pdf).hexdigest() == signed["pdf_sha256"]
+    roots = load_certificates([ensure_dev_pki(dev_pki_root).root_cert_path])
+    validation = asyncio.run(async_validate_signed_pdf(pdf, roots))
+    assert len(validation.signatures) == 2 and validation.reaches_lta
+    # PDF/A and PDF-LT metadata survive both signatures; the stamps are in Lithuanian.
+    assert check_pdfa(pdf, require_recipients=False) == ()
+    text = pdf_text(pdf, tmp_path)
+    assert text.count("Pasirašyta elektroniniu parašu") == 2
+    assert "Nekvalifikuotas" in text
+
+
+def test_no_timestamp_no_signature(world: World, settings: Settings) -> None:
+    """With the only TSA unreachable nothing is signed; the failure is recorded."""
+    commission, document_id = None, None
+    with running_worker(settings):
+        commission, document_id = _commission_protocol(world)
+    dead_tsa = settings.model_copy(update={"tsa_urls": ("http://127.0.0.1:9/tsa",), "document_wait_s": 30})
+    world.client.app.state.settings = dead_tsa  # type: ignore[attr-defined]
+    before = world.client.get(f"/v1/documents/{document_id}", headers=commission).json()
+    with running_worker(dead_tsa):
+        response = world.client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=commission)
+    assert response.status_code == 202, response.text
+    after = response.json()
+    assert after["signatures"] == [] and after["status"] == "generated"
+    assert after["pdf_sha256"] == before["pdf_sha256"]
+    assert after["failure"]["code"] == "timestamp_unavailable"
