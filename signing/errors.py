@@ -9,7 +9,11 @@ Hierarchy (catch broadly, recover narrowly)::
     ├── SignatureFieldError      the PDF lacks / already filled / cannot take the signature field
     ├── InvalidDocument          the input is not a PDF pyHanko can sign incrementally
     ├── RemoteSigningRefused     a remote-signing completion is stale, replayed or mismatched
-    └── DevPkiError              the development PKI or its responders cannot be set up
+    ├── DevPkiError              the development PKI or its responders cannot be set up
+    ├── VerificationRefused      a PDF was not verified: too large, malformed, encrypted, a
+    │                            decompression bomb, over the time or memory limit (``reason``)
+    ├── RenewalRefused           an archive timestamp was not added: broken chain, not due, ...
+    └── TrustedListError         an ETSI TS 119 612 trusted list file cannot be read
 
 No message ever contains document contents or personal codes.
 """
@@ -24,11 +28,14 @@ __all__ = [
     "InvalidDocument",
     "KeyUnavailable",
     "RemoteSigningRefused",
+    "RenewalRefused",
     "RevocationUnavailable",
     "SignatureFieldError",
     "SigningError",
     "TimestampAttempt",
     "TimestampUnavailable",
+    "TrustedListError",
+    "VerificationRefused",
 ]
 
 
@@ -121,3 +128,40 @@ class DevPkiError(SigningError):
     def __init__(self, message: str, *, path: str) -> None:
         super().__init__(message, path=path)
         self.path = path
+
+
+class VerificationRefused(SigningError):
+    """The PDF was not verified at all (no report). ``reason`` is one of a fixed set:
+
+    ``too_large``, ``not_pdf``, ``malformed``, ``encrypted``, ``too_many_objects``,
+    ``decompression_limit``, ``time_limit``, ``memory_limit``, ``worker_failed``.
+    A report with TOTAL-FAILED is something else: the PDF was read and its signatures are bad.
+    """
+
+    code = "verification_refused"
+
+    def __init__(self, message: str, *, reason: str, limit: int | float | None = None) -> None:
+        super().__init__(message, reason=reason, limit=limit)
+        self.reason = reason
+        self.limit = limit
+
+
+class RenewalRefused(SigningError):
+    """No archive timestamp was added; ``reason``: ``not_due``, ``chain_invalid``,
+    ``no_archive_timestamp``, ``timestamp_failed``, ``invalid_document``."""
+
+    code = "renewal_refused"
+
+    def __init__(self, message: str, *, reason: str, indication: str | None = None) -> None:
+        super().__init__(message, reason=reason, indication=indication)
+        self.reason = reason
+        self.indication = indication
+
+
+class TrustedListError(SigningError):
+    code = "trusted_list_error"
+
+    def __init__(self, message: str, *, source: str, reason: str) -> None:
+        super().__init__(message, source=source, reason=reason)
+        self.source = source
+        self.reason = reason
