@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tiltas.documents import DocumentNotReady, SigningOutOfOrder
+from tiltas.documents import AcknowledgementRefused, DocumentNotReady, SigningOutOfOrder
 from tiltas.errors import (
     Forbidden,
     IdempotencyKeyReused,
@@ -37,6 +37,7 @@ STATUS_BY_ERROR: dict[type[TiltasError], int] = {
     IdempotencyKeyReused: 422,
     DocumentNotReady: 409,
     SigningOutOfOrder: 409,
+    AcknowledgementRefused: 409,
     StorageError: 500,
 }
 
@@ -97,6 +98,8 @@ def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, VersionConflict):
         extra["current_version"] = error.current_version
         headers["ETag"] = f'"{error.current_version}"'
+    if isinstance(error, AcknowledgementRefused):
+        extra["reason"] = error.reason
     if isinstance(error, SigningOutOfOrder):
         extra["next_signer"] = error.next_signer
     if isinstance(error, Unauthenticated):

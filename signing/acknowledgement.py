@@ -14,7 +14,7 @@ from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.stamp import TextStamp, TextStampStyle
+from pyhanko.stamp.static import StaticStampStyle
 
 from signing.errors import InvalidDocument
 
@@ -44,13 +44,10 @@ def place_signature_image(
     if x2 <= x1 or y2 <= y1:
         raise InvalidDocument("empty image box", reason="bad_box")
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    style = TextStampStyle(
-        stamp_text="",
-        background=PdfImage(image),
-        background_opacity=1.0,
-        border_width=0,
-    )
-    TextStamp(writer, style, box=BoxConstraints(x2 - x1, y2 - y1)).apply(page, x1, y1)
+    # A static stamp draws only the image: a text stamp would reference pyHanko's default
+    # Courier, which is not embedded and breaks PDF/A (measured).
+    style = StaticStampStyle(background=PdfImage(image), background_opacity=1.0, border_width=0)
+    style.create_stamp(writer, BoxConstraints(x2 - x1, y2 - y1), {}).apply(page, x1, y1)
     out = BytesIO()
     writer.write(out)  # type: ignore[no-untyped-call]
     return out.getvalue()

@@ -366,3 +366,82 @@ def record_step_failure(document: Document, code: str, message: str) -> None:
     document.failure = {"code": code, "message": message[:500]}
     document.version += 1
     document.updated_at = utcnow()
+
+
+# ---------------------------------------------------------------- convicts' acknowledgements
+
+
+class AcknowledgementKind(StrEnum):
+    signature_pad = "signature_pad"
+    """A signature-pad image placed in the convict's box before the officer signs."""
+    paper_scan = "paper_scan"
+    """A scan of the paper the convict signed by hand, stored beside the document and sealed."""
+
+
+ACKNOWLEDGED_DOCUMENTS = frozenset({"E", "F", "L"})
+
+
+class AcknowledgementRefused(TiltasError):
+    code = "acknowledgement_refused"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def convict_position(envelope: dict[str, Any]) -> int | None:
+    return next(
+        (
+            i
+            for i, s in enumerate(envelope.get("signers", []), start=1)
+            if s.get("role") == CONVICT_ROLE
+        ),
+        None,
+    )
+
+
+def check_may_acknowledge(
+    principal: Principal, document: Document, kind: AcknowledgementKind
+) -> None:
+    if principal.organisation_id != document.author_organisation_id or (
+        principal.role not in DOCUMENT_AUTHORS[document.type_id]
+    ):
+        raise Forbidden("only the author organisation records the convict's acknowledgement")
+    if (
+        document.type_id not in ACKNOWLEDGED_DOCUMENTS
+        or convict_position(document.envelope) is None
+    ):
+        raise AcknowledgementRefused(
+            "this document has no convict's acknowledgement", "not_acknowledged_type"
+        )
+    if document.status == DocumentStatus.requested:
+        raise DocumentNotReady(document.public_id, document.status)
+    if document.acknowledgement is not None:
+        raise AcknowledgementRefused("the acknowledgement is already recorded", "already_recorded")
+    if kind is AcknowledgementKind.signature_pad and document.signatures:
+        raise AcknowledgementRefused(
+            "a signature-pad image goes in before the officer signs; upload a scan instead",
+            "already_signed",
+        )
+
+
+def record_acknowledgement(
+    document: Document,
+    kind: AcknowledgementKind,
+    *,
+    pdf_sha256: str | None = None,
+    pdf_size: int | None = None,
+    scan_sha256: str | None = None,
+) -> None:
+    now = utcnow()
+    entry: dict[str, Any] = {"kind": kind.value, "recorded_at": now.isoformat()}
+    if pdf_sha256 is not None:
+        document.pdf_history = [*document.pdf_history, document.pdf_sha256 or ""]
+        document.pdf_sha256 = pdf_sha256
+        document.pdf_size = pdf_size
+    if scan_sha256 is not None:
+        entry["scan_sha256"] = scan_sha256
+    document.acknowledgement = entry
+    document.failure = None
+    document.version += 1
+    document.updated_at = now

@@ -9,6 +9,7 @@ from tiltas.settings import Settings
 
 GENERATE_DOCUMENT = "tiltas.documents.generate"
 SIGN_DOCUMENT = "tiltas.documents.sign"
+RECORD_ACKNOWLEDGEMENT = "tiltas.documents.acknowledge"
 VERIFY_AUDIT_CHAIN = "tiltas.audit.verify_chain"
 
 

@@ -173,6 +173,9 @@ class Document(Base):
     signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     """Signatures made so far, in order: signer index, field, name, role, time, PDF hash."""
     signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledgement: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    """How the convict acknowledged (E, F, L): a signature-pad image placed in the PDF before
+    the officer signed, or a sealed scan of the paper signed by hand."""
     pdf_history: Mapped[list[str]] = mapped_column(JSONType, default=list)
     """Earlier PDF versions (SHA-256), oldest first; each signature adds a version."""
 

@@ -15,6 +15,7 @@ from typing import Any
 import pikepdf
 from sqlalchemy.orm import Session, sessionmaker
 
+from signing.acknowledgement import place_signature_image
 from signing.config import SignatureFieldSpec, SignatureRequest
 from signing.errors import SigningError, TimestampUnavailable
 from signing.service import prepare_signature_fields
@@ -88,18 +89,28 @@ def signature_boxes(page_width: float, count: int) -> list[tuple[int, int, int, 
     return boxes
 
 
+def signer_boxes(
+    pdf: bytes, envelope: dict[str, Any]
+) -> tuple[int, dict[int, tuple[int, int, int, int]]]:
+    """The last page and each signer's box on it (by 1-based position), convicts included."""
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        last_page = len(opened.pages) - 1
+        media_box = [float(v) for v in opened.pages[last_page].MediaBox]
+    count = len(envelope.get("signers", []))
+    boxes = signature_boxes(media_box[2] - media_box[0], count)
+    return last_page, dict(enumerate(boxes, start=1))
+
+
 def with_signature_fields(pdf: bytes, envelope: dict[str, Any]) -> bytes:
-    """Create every official's signature field before the first signature (DOMAIN.md §9)."""
+    """Create every official's signature field before the first signature (DOMAIN.md §9);
+    a convict's box stays free for a signature-pad image."""
     signers = documents.official_signers(envelope)
     if not signers:
         return pdf
-    with pikepdf.open(io.BytesIO(pdf)) as opened:
-        last_page = len(opened.pages) - 1
-        box = [float(v) for v in opened.pages[last_page].MediaBox]
-    stamps = signature_boxes(box[2] - box[0], len(signers))
+    page, boxes = signer_boxes(pdf, envelope)
     specs = [
-        SignatureFieldSpec(documents.signature_field_name(index), page=last_page, box=stamp)
-        for (index, _), stamp in zip(signers, stamps, strict=True)
+        SignatureFieldSpec(documents.signature_field_name(index), page=page, box=boxes[index])
+        for index, _ in signers
     ]
     return prepare_signature_fields(pdf, specs)
 
@@ -233,4 +244,71 @@ class DocumentSigner:
             if document is None:
                 return "missing"
             documents.record_step_failure(document, code, message)
+            return document.status
+
+
+SCAN_SEAL_FIELD = "e-spaudas"
+SCAN_SEAL_ROLE = "e-seal"
+
+
+@dataclass(frozen=True)
+class AcknowledgementRecorder:
+    """Records a convict's acknowledgement: a pad image placed in the PDF, or a hand-signed
+    paper's scan sealed with the author institution's e-seal. Idempotent by document."""
+
+    sessions: sessionmaker[Session]
+    store: FileStore
+    runtime: SigningRuntime
+
+    def record(self, public_id: str, kind: str, upload_sha256: str) -> str:
+        with transaction(self.sessions) as session:
+            document = documents.load_for_generation(session, public_id)
+            if document is None:
+                return "missing"
+            if document.acknowledgement is not None:
+                return document.status
+            envelope = dict(document.envelope)
+            current = document.pdf_sha256
+        upload = self.store.get(upload_sha256)
+        try:
+            if kind == documents.AcknowledgementKind.signature_pad:
+                if current is None:
+                    return "missing"
+                position = documents.convict_position(envelope)
+                page, boxes = signer_boxes(self.store.get(current), envelope)
+                placed = place_signature_image(
+                    self.store.get(current), upload, page=page, box=boxes[position or 1]
+                )
+                changes: dict[str, Any] = {
+                    "pdf_sha256": self.store.put(placed),
+                    "pdf_size": len(placed),
+                }
+            else:
+                seal = self.runtime.signer_for(envelope["author"]["code"], SCAN_SEAL_ROLE)
+                sealed = self.runtime.service.sign_pades(
+                    upload,
+                    seal,
+                    SignatureRequest(
+                        field_name=SCAN_SEAL_FIELD,
+                        reason="Ranka pasirašyto dokumento skenuota kopija",
+                        new_field=SignatureFieldSpec(SCAN_SEAL_FIELD),
+                    ),
+                )
+                changes = {"scan_sha256": self.store.put(sealed)}
+        except TimestampUnavailable:
+            raise
+        except SigningError as error:
+            with transaction(self.sessions) as session:
+                document = documents.load_for_generation(session, public_id)
+                if document is not None:
+                    documents.record_step_failure(document, error.code, str(error))
+            return "failed"
+        with transaction(self.sessions) as session:
+            document = documents.load_for_generation(session, public_id)
+            if document is None:
+                return "missing"
+            if document.acknowledgement is None:
+                documents.record_acknowledgement(
+                    document, documents.AcknowledgementKind(kind), **changes
+                )
             return document.status

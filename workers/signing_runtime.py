@@ -38,8 +38,12 @@ class SigningRuntime:
     service: SigningService
     development: bool
 
+    seal_label: str = ""
+
     def signer_for(self, organisation_code: str, signer_role: str) -> ConfiguredSigner:
         if self.development:
+            if signer_role == "e-seal":
+                return self.service.signer_for(DEV_ORGANISATION, self.seal_label)
             label = DEV_IDENTITY_BY_ROLE.get(signer_role, DEV_DEFAULT_IDENTITY)
             return self.service.signer_for(DEV_ORGANISATION, label)
         return self.service.signer_for(organisation_code, signer_role)
@@ -76,7 +80,8 @@ def _runtime(settings: Settings) -> SigningRuntime:
         keys=keys,
         stamp_notice=notice,
     )
-    return SigningRuntime(SigningService(config), settings.uses_dev_pki)
+    seal_label = dev_pki_for(settings).institution_seal_label if settings.uses_dev_pki else ""
+    return SigningRuntime(SigningService(config), settings.uses_dev_pki, seal_label)
 
 
 def signing_runtime_for(settings: Settings) -> SigningRuntime:

@@ -14,10 +14,20 @@ from signing.errors import TimestampUnavailable
 from templates.conversion import ConverterPool, ConverterPoolSettings
 from tiltas import audit
 from tiltas.db import make_engine, make_sessionmaker, transaction
-from tiltas.messaging import GENERATE_DOCUMENT, SIGN_DOCUMENT, VERIFY_AUDIT_CHAIN
+from tiltas.messaging import (
+    GENERATE_DOCUMENT,
+    RECORD_ACKNOWLEDGEMENT,
+    SIGN_DOCUMENT,
+    VERIFY_AUDIT_CHAIN,
+)
 from tiltas.settings import Settings
 from tiltas.storage import FileStore
-from workers.pipeline import TRANSIENT_CONVERSION_ERRORS, DocumentPipeline, DocumentSigner
+from workers.pipeline import (
+    TRANSIENT_CONVERSION_ERRORS,
+    AcknowledgementRecorder,
+    DocumentPipeline,
+    DocumentSigner,
+)
 from workers.signing_runtime import signing_runtime_for
 
 
@@ -104,6 +114,23 @@ def sign_document(self: Any, public_id: str, index: int) -> str:
         return signer.sign(public_id, index)
     except TimestampUnavailable as error:
         signer.record_failure(public_id, error.code, str(error))
+        if self.request.retries >= self.max_retries:
+            return error.code
+        raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error
+
+
+@shared_task(bind=True, name=RECORD_ACKNOWLEDGEMENT, max_retries=12)  # type: ignore[untyped-decorator]
+def record_acknowledgement(self: Any, public_id: str, kind: str, upload_sha256: str) -> str:
+    """Place a pad image in the PDF, or seal a hand-signed paper's scan (idempotent)."""
+    settings = _settings(self)
+    recorder = AcknowledgementRecorder(
+        _sessions(settings.resolved_database_url),
+        FileStore(settings.documents_dir),
+        signing_runtime_for(settings),
+    )
+    try:
+        return recorder.record(public_id, kind, upload_sha256)
+    except TimestampUnavailable as error:
         if self.request.retries >= self.max_retries:
             return error.code
         raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error

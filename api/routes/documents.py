@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,10 +31,12 @@ from templates.template_check import TemplateProblem, check_template
 from templates.types import DOCUMENT_TYPES, TemplateRejected, document_type, sample
 from tiltas import documents
 from tiltas.access import CASELESS_DOCUMENTS, DOCUMENT_AUTHORS, DOCUMENT_SECTION, Role
-from tiltas.errors import FieldProblem
+from tiltas.apikeys import Principal
+from tiltas.errors import FieldProblem, InvalidInput
 from tiltas.idempotency import StoredResponse
-from tiltas.messaging import GENERATE_DOCUMENT, SIGN_DOCUMENT
+from tiltas.messaging import GENERATE_DOCUMENT, RECORD_ACKNOWLEDGEMENT, SIGN_DOCUMENT
 from tiltas.models import Document
+from tiltas.settings import Settings
 from tiltas.storage import FileStore
 
 router = APIRouter(tags=["documents"])
@@ -83,6 +86,7 @@ class DocumentPublic(BaseModel):
     next_signer: int | None
     """1-based position in the envelope's signers of who signs next; None when all signed."""
     signed_at: dt.datetime | None
+    acknowledgement: dict[str, Any] | None = None
     questionnaire_summary: dict[str, Any] | None = None
 
 
@@ -105,6 +109,7 @@ def _public(document: Document, case_public_id: str | None) -> dict[str, Any]:
         if document.status == documents.DocumentStatus.requested
         else documents.next_signer(document),
         "signed_at": document.signed_at,
+        "acknowledgement": document.acknowledgement,
     }
     if document.type_id == DocumentTypeId.H:
         body["questionnaire_summary"] = _questionnaire_summary(document.data)
@@ -272,6 +277,104 @@ def sign_document(
         status_code=200 if done else 202,
         headers={"Location": f"/v1/documents/{document_id}"},
     )
+
+
+ACKNOWLEDGEMENT_MEDIA_TYPES = {
+    "image/png": documents.AcknowledgementKind.signature_pad,
+    "application/pdf": documents.AcknowledgementKind.paper_scan,
+}
+
+
+@router.post(
+    "/v1/documents/{document_id}/acknowledgement",
+    response_model=DocumentPublic,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+)
+async def record_acknowledgement(
+    request: Request,
+    document_id: str,
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    """The convict's acknowledgement of E, F or L: a signature-pad image (``image/png``), placed
+    in the convict's box before the officer signs, or a scan of the paper signed by hand
+    (``application/pdf``), stored with the document and sealed with the institution's e-seal."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip()
+    kind = ACKNOWLEDGEMENT_MEDIA_TYPES.get(media_type)
+    if kind is None:
+        raise InvalidInput(
+            [
+                FieldProblem(
+                    "Content-Type",
+                    "send image/png (signature pad) or application/pdf (scan)",
+                    "media_type",
+                )
+            ]
+        )
+    upload = await request.body()
+    if kind is documents.AcknowledgementKind.paper_scan and not upload.startswith(b"%PDF-"):
+        raise InvalidInput([FieldProblem("body", "the scan is not a PDF", "not_pdf")])
+    if kind is documents.AcknowledgementKind.signature_pad and not upload.startswith(b"\x89PNG"):
+        raise InvalidInput([FieldProblem("body", "the signature image is not a PNG", "not_png")])
+    return await run_in_threadpool(
+        _record_acknowledgement, request, document_id, principal, database, settings, kind, upload
+    )
+
+
+def _record_acknowledgement(
+    request: Request,
+    document_id: str,
+    principal: Principal,
+    database: Any,
+    settings: Settings,
+    kind: documents.AcknowledgementKind,
+    upload: bytes,
+) -> JSONResponse:
+    with database.transaction() as session:
+        document = documents.read_document(
+            session, principal, document_id, purpose="acknowledgement"
+        )
+        documents.check_may_acknowledge(principal, document, kind)
+        case_id = documents.case_public_id(session, document)
+        version = document.version
+    upload_sha256 = FileStore(settings.documents_dir).put(upload)
+    request.app.state.producer.send_task(
+        RECORD_ACKNOWLEDGEMENT, args=[document_id, kind.value, upload_sha256]
+    )
+    recorded = _wait_for(
+        database, document_id, settings.document_wait_s, lambda d: d.version != version
+    )
+    return JSONResponse(
+        _public(recorded, case_id),
+        status_code=200 if recorded.acknowledgement is not None else 202,
+        headers={"Location": f"/v1/documents/{document_id}"},
+    )
+
+
+@router.get(
+    "/v1/documents/{document_id}/acknowledgement/scan",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def download_acknowledgement_scan(
+    document_id: str, principal: PrincipalDep, database: DatabaseDep, settings: SettingsDep
+) -> Response:
+    with database.transaction() as session:
+        document = documents.read_document(
+            session, principal, document_id, purpose="acknowledgement_scan"
+        )
+        scan = (document.acknowledgement or {}).get("scan_sha256")
+        if scan is None:
+            raise documents.DocumentNotReady(document.public_id, "no sealed scan")
+    return Response(FileStore(settings.documents_dir).get(scan), media_type="application/pdf")
 
 
 @router.get("/v1/documents/{document_id}", response_model=DocumentPublic)

@@ -415,3 +415,104 @@ def test_no_timestamp_no_signature(world: World, settings: Settings) -> None:
     assert after["signatures"] == [] and after["status"] == "generated"
     assert after["pdf_sha256"] == before["pdf_sha256"]
     assert after["failure"]["code"] == "timestamp_unavailable"
+
+
+def _pad_png() -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (300, 90), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line([(10, 70), (80, 20), (150, 60), (290, 15)], fill=(20, 20, 120, 255), width=4)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _acknowledgement_document(world: World) -> tuple[dict[str, str], str]:
+    officer = world.orgs["probation"].auth(Role.probation_officer)
+    body = _example(world.client, officer, "E", _case(world))
+    document = world.client.post("/v1/documents", json=body, headers=officer).json()
+    assert document["status"] == "generated", document
+    return officer, document["id"]
+
+
+def _validate(pdf: bytes, dev_pki_root: Path) -> Any:
+    import asyncio
+
+    from signing.dev_pki import ensure_dev_pki
+    from signing.keys import load_certificates
+    from signing.validation import async_validate_signed_pdf
+
+    roots = load_certificates([ensure_dev_pki(dev_pki_root).root_cert_path])
+    return asyncio.run(async_validate_signed_pdf(pdf, roots))
+
+
+def test_signature_pad_then_officer_seals(world: World, worker: None, dev_pki_root: Path) -> None:
+    client = world.client
+    officer, document_id = _acknowledgement_document(world)
+    before = client.get(f"/v1/documents/{document_id}", headers=officer).json()
+    assert before["next_signer"] == 2, "the convict (signer 1) signs by hand, not electronically"
+    png = {**officer, "Content-Type": "image/png"}
+    placed = client.post(f"/v1/documents/{document_id}/acknowledgement", content=_pad_png(), headers=png)
+    assert placed.status_code == 200, placed.text
+    assert placed.json()["acknowledgement"]["kind"] == "signature_pad"
+    assert placed.json()["pdf_sha256"] != before["pdf_sha256"]
+    again = client.post(f"/v1/documents/{document_id}/acknowledgement", content=_pad_png(), headers=png)
+    assert again.status_code == 409 and again.json()["reason"] == "already_recorded"
+
+    signed = client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=officer)
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["status"] == "signed"
+    pdf = client.get(f"/v1/documents/{document_id}/pdf", headers=officer).content
+    validation = _validate(pdf, dev_pki_root)
+    assert len(validation.signatures) == 1 and validation.reaches_lta
+    assert check_pdfa(pdf, require_recipients=False) == ()  # E has no addressee
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        images = [
+            obj
+            for obj in opened.objects
+            if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image" and obj.get("/Width") == 300
+        ]
+    assert images, "the pad image is in the sealed PDF"
+
+
+def test_pad_image_after_signature_is_refused_but_a_scan_is_sealed(
+    world: World, worker: None, dev_pki_root: Path
+) -> None:
+    client = world.client
+    officer, document_id = _acknowledgement_document(world)
+    assert client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=officer).status_code == 200
+    late = client.post(
+        f"/v1/documents/{document_id}/acknowledgement", content=_pad_png(), headers={**officer, "Content-Type": "image/png"}
+    )
+    assert late.status_code == 409 and late.json()["reason"] == "already_signed"
+
+    paper = pikepdf.new()
+    paper.add_blank_page(page_size=(595, 842))
+    scan = io.BytesIO()
+    paper.save(scan)
+    recorded = client.post(
+        f"/v1/documents/{document_id}/acknowledgement",
+        content=scan.getvalue(),
+        headers={**officer, "Content-Type": "application/pdf"},
+    )
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["acknowledgement"]["kind"] == "paper_scan"
+    sealed = client.get(f"/v1/documents/{document_id}/acknowledgement/scan", headers=officer)
+    assert sealed.status_code == 200
+    validation = _validate(sealed.content, dev_pki_root)
+    assert len(validation.signatures) == 1 and validation.reaches_lta
+
+
+def test_acknowledgement_bad_input(world: World, worker: None) -> None:
+    officer, document_id = _acknowledgement_document(world)
+    for content, media_type in ((b"GIF89a", "image/gif"), (b"not a png", "image/png"), (b"not a pdf", "application/pdf")):
+        response = world.client.post(
+            f"/v1/documents/{document_id}/acknowledgement", content=content, headers={**officer, "Content-Type": media_type}
+        )
+        assert response.status_code == 422, (media_type, response.text)
+    staff = world.institution.auth(Role.institution_staff)
+    notice = world.client.post("/v1/documents", json=_example(world.client, staff, "A", _case(world)), headers=staff).json()
+    wrong_type = world.client.post(
+        f"/v1/documents/{notice['id']}/acknowledgement", content=_pad_png(), headers={**staff, "Content-Type": "image/png"}
+    )
+    assert wrong_type.status_code == 409 and wrong_type.json()["reason"] == "not_acknowledged_type"
