@@ -16,8 +16,16 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from templates.questionnaire import OPTIONS_BY_ID
-from tiltas.personal_code import InvalidPersonalCode, check_personal_code
-from tiltas.schema_types import Email, LegalEntityCode, Name, Phone, StrictModel, Text
+from tiltas.schema_types import (
+    Email,
+    IdentifiedPerson,
+    LegalEntityCode,
+    Name,
+    PersonalCode,
+    Phone,
+    StrictModel,
+    Text,
+)
 
 ShortText = Annotated[str, Field(min_length=1, max_length=500)]
 """One line of a list in a document (a condition, a measure, a factor)."""
@@ -121,20 +129,13 @@ class Residence(StrictModel):
     )
 
 
-def _checked_personal_code(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            check_personal_code(value)
-        except InvalidPersonalCode as error:
-            raise PydanticCustomError(f"personal_code_{error.reason}", str(error)) from None
-    return value
-
-
-class Subject(StrictModel):
+class Subject(IdentifiedPerson):
     """Nuteistasis, kuriam rengiamas dokumentas."""
 
     full_name: Name = Field(description="Nuteistojo vardas ir pavardė")
-    personal_code: str | None = Field(default=None, description="Asmens kodas (11 skaitmenų)")
+    personal_code: PersonalCode | None = Field(
+        default=None, description="Asmens kodas (11 skaitmenų)"
+    )
     birth_date: dt.date | None = Field(
         default=None, description="Gimimo data, kai asmens kodas nežinomas"
     )
@@ -145,19 +146,6 @@ class Subject(StrictModel):
     intended_residence: Residence | None = Field(
         default=None, description="Numatoma gyvenamoji vieta po paleidimo"
     )
-
-    @field_validator("personal_code")
-    @classmethod
-    def _valid_personal_code(cls, value: str | None) -> str | None:
-        return _checked_personal_code(value)
-
-    @model_validator(mode="after")
-    def _identified(self) -> Subject:
-        if self.personal_code is None and self.birth_date is None:
-            raise PydanticCustomError(
-                "identity_missing", "give the personal code or, when it is unknown, the birth date"
-            )
-        return self
 
 
 class Envelope(StrictModel):
@@ -287,9 +275,9 @@ class ProbationOfficerAssignmentData(StrictModel):
 # ---------------------------------------------------------------- C
 
 
-class ConditionalReleaseListRow(StrictModel):
+class ConditionalReleaseListRow(IdentifiedPerson):
     full_name: Name = Field(description="Nuteistojo vardas ir pavardė")
-    personal_code: str | None = Field(default=None, description="Asmens kodas")
+    personal_code: PersonalCode | None = Field(default=None, description="Asmens kodas")
     birth_date: dt.date | None = Field(
         default=None, description="Gimimo data, kai asmens kodas nežinomas"
     )
@@ -307,19 +295,6 @@ class ConditionalReleaseListRow(StrictModel):
     risk_assessment: Text | None = Field(
         default=None, description="Nusikalstamo elgesio rizikos vertinimo rezultatai"
     )
-
-    @field_validator("personal_code")
-    @classmethod
-    def _valid_personal_code(cls, value: str | None) -> str | None:
-        return _checked_personal_code(value)
-
-    @model_validator(mode="after")
-    def _identified(self) -> ConditionalReleaseListRow:
-        if self.personal_code is None and self.birth_date is None:
-            raise PydanticCustomError(
-                "identity_missing", "give the personal code or, when it is unknown, the birth date"
-            )
-        return self
 
 
 class ConditionalReleaseListData(StrictModel):

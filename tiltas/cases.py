@@ -34,8 +34,17 @@ from tiltas.concurrency import check_version
 from tiltas.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from tiltas.models import Case, CaseParticipant, Organisation, utcnow
 from tiltas.municipalities import all_municipalities
-from tiltas.personal_code import InvalidPersonalCode, check_personal_code
-from tiltas.schema_types import Email, LegalEntityCode, Name, Phone, StrictModel, Text
+from tiltas.personal_code import check_personal_code
+from tiltas.schema_types import (
+    Email,
+    IdentifiedPerson,
+    LegalEntityCode,
+    Name,
+    PersonalCode,
+    Phone,
+    StrictModel,
+    Text,
+)
 
 # ---------------------------------------------------------------- input models
 
@@ -56,12 +65,12 @@ class Residence(StrictModel):
         return value
 
 
-class Subject(StrictModel):
+class Subject(IdentifiedPerson):
     """The convict (nuteistasis)."""
 
     first_name: Name
     last_name: Name
-    personal_code: str | None = Field(default=None, description="Asmens kodas, 11 digits")
+    personal_code: PersonalCode | None = Field(default=None, description="Asmens kodas, 11 digits")
     birth_date: dt.date | None = Field(
         default=None, description="When the personal code is unknown"
     )
@@ -72,24 +81,6 @@ class Subject(StrictModel):
         default=None, description="Galimo lygtinio paleidimo data (required for process A)"
     )
     intended_residence: Residence | None = None
-
-    @field_validator("personal_code")
-    @classmethod
-    def _valid_personal_code(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                check_personal_code(value)
-            except InvalidPersonalCode as error:
-                raise PydanticCustomError(f"personal_code_{error.reason}", str(error)) from None
-        return value
-
-    @model_validator(mode="after")
-    def _identified(self) -> Subject:
-        if self.personal_code is None and self.birth_date is None:
-            raise PydanticCustomError(
-                "identity_missing", "give the personal code or, when it is unknown, the birth date"
-            )
-        return self
 
 
 class PersonRole(StrEnum):
