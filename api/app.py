@@ -11,7 +11,7 @@ from api import errors, openapi
 from api.deps import Database
 from api.middleware import BodySizeLimit
 from api.queue import make_producer
-from api.routes import apikeys, audit, cases, documents, organisations, reference
+from api.routes import apikeys, audit, cases, documents, organisations, reference, verification
 from tiltas.db import make_engine, make_sessionmaker
 from tiltas.settings import Settings
 
@@ -22,6 +22,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        verification.close_verifier(_app)
         engine.dispose()
 
     app = FastAPI(
@@ -37,8 +38,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.database = Database(engine, make_sessionmaker(engine))
     app.state.producer = make_producer(settings)
     errors.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (reference, organisations, cases, documents, apikeys, audit):
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        # Archivists verify whole PDFs, scanned annexes included.
+        larger_for={"/v1/verify": verification.VERIFICATION_MAX_BYTES},
+    )
+    for module in (reference, organisations, cases, documents, verification, apikeys, audit):
         app.include_router(module.router)
     openapi.install(app, documents.EnvelopeInput)
     return app

@@ -145,6 +145,11 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+from cli.verify import verify  # noqa: E402  (it uses _settings above)
+
+main.add_command(verify)
+
+
 def _transaction() -> AbstractContextManager[Session]:
     from tiltas.db import make_engine, make_sessionmaker, transaction
     from tiltas.migrate import upgrade
