@@ -147,6 +147,14 @@ class _DocumentRejected(Exception):
     pass
 
 
+def _bridge_alive(desktop: Any) -> bool:
+    try:
+        desktop.getFrames()
+    except Exception:  # DisposedException, RuntimeException: the office is gone
+        return False
+    return True
+
+
 def _serve(desktop: Any, soffice: subprocess.Popen[bytes]) -> None:
     for line in sys.stdin:
         request = json.loads(line)
@@ -157,7 +165,9 @@ def _serve(desktop: Any, soffice: subprocess.Popen[bytes]) -> None:
             _send({"id": request_id, "ok": False, "error": "converter_crashed"})
             return
         except Exception as error:  # a UNO exception raised for this document
-            if soffice.poll() is not None:
+            # LibreOffice killed mid-conversion shows up first as an exception from the call,
+            # before the launcher process has exited (measured): ask the bridge whether it lives.
+            if soffice.poll() is not None or not _bridge_alive(desktop):
                 _send({"id": request_id, "ok": False, "error": "converter_crashed"})
                 return
             detail = type(error).__name__
