@@ -7,6 +7,7 @@ qualified) stand in for every organisation, and its local TSA unless TSAs are co
 
 from __future__ import annotations
 
+import atexit
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -81,7 +82,9 @@ def _runtime(settings: Settings) -> SigningRuntime:
         stamp_notice=notice,
     )
     seal_label = dev_pki_for(settings).institution_seal_label if settings.uses_dev_pki else ""
-    return SigningRuntime(SigningService(config), settings.uses_dev_pki, seal_label)
+    service = SigningService(config)
+    atexit.register(service.close)
+    return SigningRuntime(service, settings.uses_dev_pki, seal_label)
 
 
 def signing_runtime_for(settings: Settings) -> SigningRuntime:
