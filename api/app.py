@@ -11,7 +11,16 @@ from api import errors, openapi
 from api.deps import Database
 from api.middleware import BodySizeLimit
 from api.queue import make_producer
-from api.routes import apikeys, audit, cases, documents, organisations, reference, verification
+from api.routes import (
+    apikeys,
+    audit,
+    cases,
+    deadlines,
+    documents,
+    organisations,
+    reference,
+    verification,
+)
 from tiltas.db import make_engine, make_sessionmaker
 from tiltas.settings import Settings
 
@@ -44,7 +53,16 @@ def create_app(settings: Settings) -> FastAPI:
         # Archivists verify whole PDFs, scanned annexes included.
         larger_for={"/v1/verify": verification.VERIFICATION_MAX_BYTES},
     )
-    for module in (reference, organisations, cases, documents, verification, apikeys, audit):
+    for module in (
+        reference,
+        organisations,
+        cases,
+        deadlines,
+        documents,
+        verification,
+        apikeys,
+        audit,
+    ):
         app.include_router(module.router)
     openapi.install(app, documents.EnvelopeInput)
     return app

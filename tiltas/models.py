@@ -192,3 +192,15 @@ class TemplateVersion(Base):
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     uploaded_by: Mapped[str] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=False)
+
+
+class CalendarRevision(Base):
+    """One version of the administrator's holiday overrides (extra holidays, extra working
+    days); the newest is in force. Deadlines record the calendar version they used."""
+
+    __tablename__ = "calendar_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(40))

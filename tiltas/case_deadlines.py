@@ -1,0 +1,147 @@
+"""The calendar in force (administrator's overrides, versioned) and a case's deadlines.
+
+Deadlines are computed from the case and its documents each time they are read, so a changed
+possible release date or calendar is reflected at once; each deadline names the calendar
+version that computed it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tiltas.access import CaseKind
+from tiltas.apikeys import Principal
+from tiltas.cases import visible_case
+from tiltas.deadlines import (
+    CalendarOverrides,
+    Deadline,
+    DeadlineStatus,
+    OverrideDay,
+    WorkingDayCalendar,
+    conditional_release_terms,
+    deadline_status,
+    social_care_terms,
+)
+from tiltas.documents import DocumentStatus
+from tiltas.models import CalendarRevision, Document
+from tiltas.schema_types import StrictModel, Text
+
+
+class OverrideDayInput(StrictModel):
+    day: dt.date
+    reason: Text
+
+
+class CalendarOverridesInput(StrictModel):
+    """Days the Seimas added or moved since the ``holidays`` package was released."""
+
+    extra_holidays: list[OverrideDayInput] = Field(default_factory=list, max_length=500)
+    extra_working_days: list[OverrideDayInput] = Field(default_factory=list, max_length=500)
+
+
+def _overrides(data: dict[str, Any]) -> CalendarOverrides:
+    return CalendarOverrides(
+        extra_holidays=tuple(
+            OverrideDay(dt.date.fromisoformat(d["day"]), d["reason"])
+            for d in data["extra_holidays"]
+        ),
+        extra_working_days=tuple(
+            OverrideDay(dt.date.fromisoformat(d["day"]), d["reason"])
+            for d in data["extra_working_days"]
+        ),
+    )
+
+
+@lru_cache(maxsize=8)
+def _calendar(revision_id: int, overrides: CalendarOverrides) -> WorkingDayCalendar:
+    return WorkingDayCalendar(overrides, label=f"r{revision_id}")
+
+
+def calendar_in_force(session: Session) -> WorkingDayCalendar:
+    revision = session.scalar(
+        select(CalendarRevision).order_by(CalendarRevision.id.desc()).limit(1)
+    )
+    if revision is None:
+        return _calendar(0, CalendarOverrides())
+    return _calendar(revision.id, _overrides(revision.overrides))
+
+
+def set_overrides(session: Session, data: CalendarOverridesInput, actor: str) -> WorkingDayCalendar:
+    """A new calendar version; invalid tables (duplicates, days outside 2000–2100, a day both
+    a holiday and a working day) are refused with every problem listed."""
+    stored = data.model_dump(mode="json")
+    _overrides(stored)  # raises InvalidCalendarOverrides (422) before anything is stored
+    revision = CalendarRevision(overrides=stored, created_by=actor)
+    session.add(revision)
+    session.flush()
+    return _calendar(revision.id, _overrides(stored))
+
+
+def overrides_json(calendar: WorkingDayCalendar) -> dict[str, Any]:
+    return {
+        "extra_holidays": [
+            {"day": d.day, "reason": d.reason} for d in calendar.overrides.extra_holidays
+        ],
+        "extra_working_days": [
+            {"day": d.day, "reason": d.reason} for d in calendar.overrides.extra_working_days
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class CaseDeadline:
+    deadline: Deadline
+    status: DeadlineStatus
+    met_on: dt.date | None
+
+
+def _first_signed(documents: list[Document], type_id: str) -> dt.date | None:
+    # [design] Until delivery is tracked, a document meets its deadline when it is signed.
+    dates = [d.signed_at.date() for d in documents if d.type_id == type_id and d.signed_at]
+    return min(dates) if dates else None
+
+
+def _first_made(documents: list[Document], type_id: str) -> dt.date | None:
+    dates = [
+        (
+            dt.date.fromisoformat(d.envelope["registration"]["date"])
+            if d.envelope.get("registration")
+            else d.created_at.date()
+        )
+        for d in documents
+        if d.type_id == type_id and d.status != DocumentStatus.failed
+    ]
+    return min(dates) if dates else None
+
+
+def case_deadlines(
+    session: Session, principal: Principal, case_public_id: str, today: dt.date
+) -> list[CaseDeadline]:
+    case = visible_case(session, principal, case_public_id)
+    calendar = calendar_in_force(session)
+    documents = list(session.scalars(select(Document).where(Document.case_id == case.id)))
+    if case.kind == CaseKind.conditional_release:
+        if case.release_date is None:
+            return []
+        terms = conditional_release_terms(calendar, case.release_date)
+    else:
+        # Process B starts with the doctor's request G (its registration date, else when it
+        # was made); without G there is no term yet.
+        request_filed_on = _first_made(documents, "G")
+        if request_filed_on is None:
+            return []
+        terms = social_care_terms(calendar, request_filed_on)
+    result = []
+    for deadline in terms:
+        met_on = _first_signed(documents, deadline.document_id) if deadline.document_id else None
+        if met_on is not None and met_on > today:
+            met_on = None
+        result.append(CaseDeadline(deadline, deadline_status(deadline, today, met_on), met_on))
+    return result
