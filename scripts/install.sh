@@ -10,7 +10,7 @@ packages=(
   redis-server
   libreoffice-writer-nogui
   fonts-noto-core fonts-dejavu-core fonts-liberation2
-  poppler-utils qpdf
+  poppler-utils qpdf procps
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(postgresql softhsm2 opensc)
