@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +41,12 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_today() -> dt.date:
+    """Today's date (a dependency, so tests can set the day)."""
+    return dt.date.today()
+
+
+TodayDep = Annotated[dt.date, Depends(get_today)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tiltas.access import CaseKind
 from tiltas.apikeys import Principal
-from tiltas.cases import visible_case
+from tiltas.cases import visible_case, visible_case_ids
 from tiltas.deadlines import (
     CalendarOverrides,
     Deadline,
@@ -145,3 +145,33 @@ def case_deadlines(
             met_on = None
         result.append(CaseDeadline(deadline, deadline_status(deadline, today, met_on), met_on))
     return result
+
+
+@dataclass(frozen=True)
+class OrganisationDeadline:
+    case_id: str
+    item: CaseDeadline
+
+
+def organisation_deadlines(
+    session: Session,
+    principal: Principal,
+    today: dt.date,
+    *,
+    statuses: frozenset[DeadlineStatus] | None = None,
+    due_before: dt.date | None = None,
+    document: str | None = None,
+) -> list[OrganisationDeadline]:
+    """The deadlines of every case the caller's organisation takes part in, soonest first."""
+    found: list[OrganisationDeadline] = []
+    for public_id in visible_case_ids(session, principal):
+        for item in case_deadlines(session, principal, public_id, today):
+            if statuses is not None and item.status not in statuses:
+                continue
+            if due_before is not None and item.deadline.due_date > due_before:
+                continue
+            if document is not None and item.deadline.document_id != document:
+                continue
+            found.append(OrganisationDeadline(public_id, item))
+    found.sort(key=lambda d: (d.item.deadline.due_date, d.case_id, d.item.deadline.kind.value))
+    return found

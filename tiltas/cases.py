@@ -386,6 +386,13 @@ def _load_case(session: Session, principal: Principal, public_id: str, *, for_up
     return case
 
 
+def visible_case_ids(session: Session, principal: Principal) -> list[str]:
+    """Ids of the cases the caller's organisation takes part in (no personal data)."""
+    _require_case_role(principal)
+    query = _visible_case_query(principal).with_only_columns(Case.public_id).order_by(Case.id)
+    return list(session.scalars(query))
+
+
 def visible_case(session: Session, principal: Principal, public_id: str) -> Case:
     """The case if the caller's organisation takes part in it (404 otherwise); not audited:
     for reading what is derived from a case without its personal data."""

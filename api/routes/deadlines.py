@@ -4,14 +4,18 @@ due when in a case, with the legal basis of every date."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
-from api.deps import DatabaseDep, PrincipalDep, require_role
+from api.deps import DatabaseDep, PrincipalDep, TodayDep, require_role
+from templates.schemas import DocumentTypeId
 from tiltas import case_deadlines
 from tiltas.access import Role
-from tiltas.deadlines import WorkingDayCalendar
+from tiltas.deadlines import DeadlineStatus, WorkingDayCalendar
+from tiltas.deadlines.ical import CalendarDeadline, deadlines_calendar
+from tiltas.organisations import get_organisation
 
 router = APIRouter(tags=["deadlines"])
 
@@ -39,29 +43,78 @@ def replace_overrides(
         return _calendar_public(case_deadlines.set_overrides(session, data, principal.key_id))
 
 
+def _public(item: case_deadlines.CaseDeadline, case_id: str | None = None) -> dict[str, Any]:
+    deadline = item.deadline
+    body: dict[str, Any] = {"case_id": case_id} if case_id is not None else {}
+    return body | {
+        "kind": deadline.kind.value,
+        "document": deadline.document_id,
+        "actor": deadline.actor.value,
+        "anchor_event": deadline.anchor_event.value,
+        "anchor_date": deadline.anchor_date,
+        "anchor_is_projected": deadline.anchor_is_projected,
+        "due_date": deadline.due_date,
+        "at_risk_from": deadline.at_risk_from,
+        "status": item.status.value,
+        "met_on": item.met_on,
+        "legal_basis": {"lt": deadline.legal_basis.lt, "en": deadline.legal_basis.en},
+        "calendar_version": str(deadline.calendar_version),
+    }
+
+
+@router.get("/v1/deadlines")
+def list_organisation_deadlines(
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    today: TodayDep,
+    status: Annotated[
+        list[DeadlineStatus] | None, Query(description="Any of these statuses")
+    ] = None,
+    due_before: Annotated[dt.date | None, Query(description="Due on or before")] = None,
+    document: Annotated[DocumentTypeId | None, Query(description="Only this document's")] = None,
+) -> list[dict[str, Any]]:
+    """Your organisation's deadlines across its cases, soonest first."""
+    with database.transaction() as session:
+        found = case_deadlines.organisation_deadlines(
+            session,
+            principal,
+            today,
+            statuses=frozenset(status) if status else None,
+            due_before=due_before,
+            document=document.value if document else None,
+        )
+    return [_public(d.item, d.case_id) for d in found]
+
+
+@router.get(
+    "/v1/deadlines.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+)
+def deadlines_feed(principal: PrincipalDep, database: DatabaseDep, today: TodayDep) -> Response:
+    """The same deadlines as an iCalendar feed: case ids and legal bases only, no names or
+    personal codes; a moved due date updates its event (stable UIDs)."""
+    with database.transaction() as session:
+        found = case_deadlines.organisation_deadlines(session, principal, today)
+        organisation = get_organisation(session, principal.organisation_code)
+        name = organisation.name
+    feed = deadlines_calendar(
+        (
+            CalendarDeadline.from_deadline(d.item.deadline, case_id=d.case_id, status=d.item.status)
+            for d in found
+        ),
+        organisation_name=name,
+        generated_at=dt.datetime.now(dt.UTC),
+    )
+    return Response(feed, media_type="text/calendar; charset=utf-8")
+
+
 @router.get("/v1/cases/{case_id}/deadlines")
 def list_case_deadlines(
-    case_id: str, principal: PrincipalDep, database: DatabaseDep
+    case_id: str, principal: PrincipalDep, database: DatabaseDep, today: TodayDep
 ) -> list[dict[str, Any]]:
     """Every deadline of the case: due date, who must act, the anchor it counts from, the
     legal basis (Lithuanian and English), the status today and the calendar version."""
-    today = dt.date.today()
     with database.transaction() as session:
         found = case_deadlines.case_deadlines(session, principal, case_id, today)
-    return [
-        {
-            "kind": item.deadline.kind.value,
-            "document": item.deadline.document_id,
-            "actor": item.deadline.actor.value,
-            "anchor_event": item.deadline.anchor_event.value,
-            "anchor_date": item.deadline.anchor_date,
-            "anchor_is_projected": item.deadline.anchor_is_projected,
-            "due_date": item.deadline.due_date,
-            "at_risk_from": item.deadline.at_risk_from,
-            "status": item.status.value,
-            "met_on": item.met_on,
-            "legal_basis": {"lt": item.deadline.legal_basis.lt, "en": item.deadline.legal_basis.en},
-            "calendar_version": str(item.deadline.calendar_version),
-        }
-        for item in found
-    ]
+    return [_public(item) for item in found]
