@@ -40,6 +40,12 @@ ENDPOINTS = [
     "revoke api key",
     "read audit log",
     "verify audit log",
+    "read calendar",
+    "replace calendar overrides",
+    "read own case deadlines",
+    "read foreign case deadlines",
+    "list organisation deadlines",
+    "deadlines feed",
 ]
 
 OK, CREATED, FORBIDDEN, NOT_FOUND = 200, 201, 403, 404
@@ -51,11 +57,16 @@ _CASE_WORKER = {
     "update own case": OK, "update foreign case": NOT_FOUND,
     "create api key": FORBIDDEN, "list api keys": FORBIDDEN, "revoke api key": FORBIDDEN,
     "read audit log": FORBIDDEN, "verify audit log": FORBIDDEN,
+    "read calendar": OK, "replace calendar overrides": FORBIDDEN,
+    "read own case deadlines": OK, "read foreign case deadlines": NOT_FOUND,
+    "list organisation deadlines": OK, "deadlines feed": OK,
 }  # fmt: skip
 _NO_CASES = {
     **_CASE_WORKER,
     "list cases": FORBIDDEN, "read own case": FORBIDDEN, "read foreign case": FORBIDDEN,
     "update own case": FORBIDDEN, "update foreign case": FORBIDDEN,
+    "read own case deadlines": FORBIDDEN, "read foreign case deadlines": FORBIDDEN,
+    "list organisation deadlines": FORBIDDEN, "deadlines feed": FORBIDDEN,
 }  # fmt: skip
 EXPECTED: dict[Role, dict[str, int]] = {
     Role.institution_staff: {**_CASE_WORKER, "create case A": CREATED},
@@ -69,6 +80,7 @@ EXPECTED: dict[Role, dict[str, int]] = {
     Role.admin: {
         **_NO_CASES, "create organisation": CREATED, "update organisation": OK,
         "create api key": CREATED, "list api keys": OK, "revoke api key": OK,
+        "replace calendar overrides": OK,
     },
 }  # fmt: skip
 
@@ -140,6 +152,12 @@ def _call(world: World, endpoint: str, role: Role, ctx: dict[str, Any]) -> int:
         "revoke api key": lambda: client.post(f"/v1/api-keys/{ctx['spare_key']}/revoke", headers=headers),
         "read audit log": lambda: client.get("/v1/audit", headers=headers),
         "verify audit log": lambda: client.get("/v1/audit/verify", headers=headers),
+        "read calendar": lambda: client.get("/v1/calendar", headers=headers),
+        "replace calendar overrides": lambda: client.put("/v1/calendar/overrides", json={}, headers=headers),
+        "read own case deadlines": lambda: client.get(f"/v1/cases/{ctx['own_a']}/deadlines", headers=headers),
+        "read foreign case deadlines": lambda: client.get(f"/v1/cases/{ctx['foreign']}/deadlines", headers=headers),
+        "list organisation deadlines": lambda: client.get("/v1/deadlines", headers=headers),
+        "deadlines feed": lambda: client.get("/v1/deadlines.ics", headers=headers),
     }  # fmt: skip
     response = requests[endpoint]()
     if response.status_code >= 400:
