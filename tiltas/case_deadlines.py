@@ -8,6 +8,7 @@ version that computed it.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tiltas.access import CaseKind
 from tiltas.apikeys import Principal
-from tiltas.cases import visible_case, visible_case_ids
+from tiltas.cases import visible_case, visible_cases
 from tiltas.deadlines import (
     CalendarOverrides,
     Deadline,
@@ -30,7 +31,7 @@ from tiltas.deadlines import (
     social_care_terms,
 )
 from tiltas.documents import DocumentStatus
-from tiltas.models import CalendarRevision, Document
+from tiltas.models import CalendarRevision, Case, Document
 from tiltas.schema_types import StrictModel, Text
 
 
@@ -121,12 +122,9 @@ def _first_made(documents: list[Document], type_id: str) -> dt.date | None:
     return min(dates) if dates else None
 
 
-def case_deadlines(
-    session: Session, principal: Principal, case_public_id: str, today: dt.date
+def _deadlines_of(
+    case: Case, documents: list[Document], calendar: WorkingDayCalendar, today: dt.date
 ) -> list[CaseDeadline]:
-    case = visible_case(session, principal, case_public_id)
-    calendar = calendar_in_force(session)
-    documents = list(session.scalars(select(Document).where(Document.case_id == case.id)))
     if case.kind == CaseKind.conditional_release:
         if case.release_date is None:
             return []
@@ -147,6 +145,14 @@ def case_deadlines(
     return result
 
 
+def case_deadlines(
+    session: Session, principal: Principal, case_public_id: str, today: dt.date
+) -> list[CaseDeadline]:
+    case = visible_case(session, principal, case_public_id)
+    documents = list(session.scalars(select(Document).where(Document.case_id == case.id)))
+    return _deadlines_of(case, documents, calendar_in_force(session), today)
+
+
 @dataclass(frozen=True)
 class OrganisationDeadline:
     case_id: str
@@ -163,15 +169,21 @@ def organisation_deadlines(
     document: str | None = None,
 ) -> list[OrganisationDeadline]:
     """The deadlines of every case the caller's organisation takes part in, soonest first."""
+    # Three queries in all: the cases, their documents, the calendar.
+    cases = visible_cases(session, principal)
+    documents_by_case: dict[int, list[Document]] = defaultdict(list)
+    for row in session.scalars(select(Document).where(Document.case_id.in_([c.id for c in cases]))):
+        documents_by_case[row.case_id or 0].append(row)
+    calendar = calendar_in_force(session)
     found: list[OrganisationDeadline] = []
-    for public_id in visible_case_ids(session, principal):
-        for item in case_deadlines(session, principal, public_id, today):
+    for case in cases:
+        for item in _deadlines_of(case, documents_by_case[case.id], calendar, today):
             if statuses is not None and item.status not in statuses:
                 continue
             if due_before is not None and item.deadline.due_date > due_before:
                 continue
             if document is not None and item.deadline.document_id != document:
                 continue
-            found.append(OrganisationDeadline(public_id, item))
+            found.append(OrganisationDeadline(case.public_id, item))
     found.sort(key=lambda d: (d.item.deadline.due_date, d.case_id, d.item.deadline.kind.value))
     return found

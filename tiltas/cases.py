@@ -386,11 +386,11 @@ def _load_case(session: Session, principal: Principal, public_id: str, *, for_up
     return case
 
 
-def visible_case_ids(session: Session, principal: Principal) -> list[str]:
-    """Ids of the cases the caller's organisation takes part in (no personal data)."""
+def visible_cases(session: Session, principal: Principal) -> list[Case]:
+    """Every case the caller's organisation takes part in; not audited: for what is derived
+    from cases without showing their personal data (deadlines)."""
     _require_case_role(principal)
-    query = _visible_case_query(principal).with_only_columns(Case.public_id).order_by(Case.id)
-    return list(session.scalars(query))
+    return list(session.scalars(_visible_case_query(principal).order_by(Case.id)))
 
 
 def visible_case(session: Session, principal: Principal, public_id: str) -> Case:

@@ -18,6 +18,7 @@ def _case_with_release(world: World, pcr: str) -> str:
     response = world.client.post(
         "/v1/cases", json=payload, headers=world.institution.auth(Role.director)
     )
+    assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
