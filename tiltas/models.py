@@ -178,6 +178,37 @@ class Document(Base):
     the officer signed, or a sealed scan of the paper signed by hand."""
     pdf_history: Mapped[list[str]] = mapped_column(JSONType, default=list)
     """Earlier PDF versions (SHA-256), oldest first; each signature adds a version."""
+    renewals: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    """Archive renewals (a new document timestamp each), oldest first."""
+
+
+class RemoteSigningSession(Base):
+    """A signature prepared for an official whose key is on a card or in a signing app: what
+    the device must sign, and the state to finish the PDF in any process (prepare → complete).
+    """
+
+    __tablename__ = "remote_signing_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(64), unique=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    signer_index: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    """preparing → prepared → completing → completed; or failed (preparation refused)."""
+    requested_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    """DER of the signer's certificate, then the chain the caller supplied (``chain``)."""
+    chain: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    source_pdf_sha256: Mapped[str] = mapped_column(String(64))
+    """The PDF version the signature was prepared on; a newer version makes it stale."""
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    """The prepared signature (see ``signing.remote.PendingRemoteSignature``)."""
+    challenge: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    signature_value: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    failure: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class TemplateVersion(Base):
