@@ -8,7 +8,7 @@ Hierarchy (catch broadly, recover narrowly)::
     ├── RevocationUnavailable    OCSP/CRL for the signer or TSA chain could not be obtained
     ├── SignatureFieldError      the PDF lacks / already filled / cannot take the signature field
     ├── InvalidDocument          the input is not a PDF pyHanko can sign incrementally
-    ├── RemoteSigningRefused     a remote-signing completion is stale, replayed or mismatched
+    ├── RemoteSigningRefused     a remote signature value does not verify
     ├── DevPkiError              the development PKI or its responders cannot be set up
     ├── VerificationRefused      a PDF was not verified: too large, malformed, encrypted, a
     │                            decompression bomb, over the time or memory limit (``reason``)
@@ -116,9 +116,8 @@ class InvalidDocument(SigningError):
 class RemoteSigningRefused(SigningError):
     code = "remote_signing_refused"
 
-    def __init__(self, message: str, *, session_id: str, reason: str) -> None:
-        super().__init__(message, session_id=session_id, reason=reason)
-        self.session_id = session_id
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, reason=reason)
         self.reason = reason
 
 

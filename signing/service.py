@@ -33,8 +33,13 @@ from pyhanko.sign.ades.api import CAdESSignedAttrSpec, SignerAttrSpec
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.signers.constants import ESIC_EXTENSION_1
+from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
-from pyhanko.sign.signers.pdf_signer import PdfSigningSession, PdfTBSDocument
+from pyhanko.sign.signers.pdf_signer import (
+    PdfSigningSession,
+    PdfTBSDocument,
+    PostSignInstructions,
+)
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
 
@@ -111,7 +116,7 @@ class PreparedSignature:
     snapshot: RevocationSnapshot
     signing_session: PdfSigningSession
     tbs_document: PdfTBSDocument
-    prepared_digest: Any
+    prepared_digest: PreparedByteRangeDigest
     output: BytesIO
     signed_attributes: PdfCMSSignedAttributes
 
@@ -317,21 +322,34 @@ class SigningService:
 
     async def _finish(self, prepared: PreparedSignature, signature_cms: cms.ContentInfo) -> bytes:
         """Embed the CMS, then DSS and document timestamp (a fresh offline context)."""
-        context = self.revocation.validation_context(prepared.snapshot)
+        instructions = prepared.tbs_document.post_sign_instructions
+        assert instructions is not None
+        digest, snapshot = prepared.prepared_digest, prepared.snapshot
+        return await self._resume(prepared.output, digest, signature_cms, instructions, snapshot)
+
+    async def _resume(
+        self,
+        output: BytesIO,
+        prepared_digest: PreparedByteRangeDigest,
+        signature_cms: cms.ContentInfo,
+        instructions: PostSignInstructions,
+        snapshot: RevocationSnapshot,
+    ) -> bytes:
+        """Finish a prepared signature in ``output`` (possibly prepared in another process)."""
         post_sign = PdfTBSDocument.resume_signing(
-            prepared.output,
-            prepared.prepared_digest,
+            output,
+            prepared_digest,
             signature_cms,
-            post_sign_instr=prepared.tbs_document.post_sign_instructions,
-            validation_context=context,
+            post_sign_instr=instructions,
+            validation_context=self.revocation.validation_context(snapshot),
         )
         try:
-            await post_sign.post_signature_processing(prepared.output)
+            await post_sign.post_signature_processing(output)
         except TimestampRequestError:
             raise
         except PyHankoSigningError as exc:
             raise SigningError("post-signature processing failed", reason=str(exc)[:200]) from exc
-        return prepared.output.getvalue()
+        return output.getvalue()
 
     def fresh_validation_context(self, signer: ConfiguredSigner) -> ValidationContext:
         """An offline context from the cached data of ``signer`` and the first TSA."""

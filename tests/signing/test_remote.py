@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
-from datetime import timedelta
 
 import pytest
 from asn1crypto import x509
@@ -14,7 +15,12 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from signing.config import SignatureFieldSpec, SignatureRequest
 from signing.dev_pki import DevPki
 from signing.errors import RemoteSigningRefused
-from signing.remote import RemoteSigning, SigningChallenge
+from signing.remote import (
+    PendingRemoteSignature,
+    RemoteSigning,
+    SigningChallenge,
+    signature_value_of,
+)
 from signing.service import SigningService
 from signing.validation import DocumentValidation
 
@@ -36,9 +42,9 @@ def _card(
 
 def _prepare(
     remote: RemoteSigning, pki: DevPki, pdf: bytes
-) -> tuple[SigningChallenge, ec.EllipticCurvePrivateKey]:
+) -> tuple[SigningChallenge, PendingRemoteSignature, ec.EllipticCurvePrivateKey]:
     key, cert, chain = _card(pki, "egle-vaitkiene")
-    challenge = remote.prepare(
+    challenge, pending = remote.prepare(
         pdf,
         cert,
         chain,
@@ -50,60 +56,55 @@ def _prepare(
             new_field=SignatureFieldSpec("pareigune", 0, (60, 60, 290, 150)),
         ),
     )
-    return challenge, key
+    return challenge, pending, key
 
 
-def test_prepare_then_complete_reaches_lta_and_refuses_replay(
+def _through_json(pending: PendingRemoteSignature) -> PendingRemoteSignature:
+    """What another process sees: the state as stored JSON, and the prepared PDF."""
+    return PendingRemoteSignature.from_state(
+        json.loads(json.dumps(pending.state())), pending.prepared_pdf
+    )
+
+
+def test_prepare_then_complete_from_stored_state_reaches_lta(
     signing_service: SigningService,
     dev_pki: DevPki,
     pdfa_bytes: bytes,
     validator: Callable[[bytes], DocumentValidation],
 ) -> None:
-    remote = RemoteSigning(signing_service)
-    challenge, key = _prepare(remote, dev_pki, pdfa_bytes)
+    challenge, pending, key = _prepare(RemoteSigning(signing_service), dev_pki, pdfa_bytes)
     assert challenge.digest_algorithm == "sha256"
     assert challenge.signature_algorithm == "ecdsa"
-    assert len(challenge.digest) == 32
+    assert challenge.digest == hashlib.sha256(challenge.signed_attributes).digest()
+    assert _through_json(pending) == pending
 
     signature_value = key.sign(challenge.signed_attributes, ec.ECDSA(hashes.SHA256()))
-    signed = remote.complete(challenge.session_id, signature_value)
+    # Completed by another service instance (another process in production).
+    signed = RemoteSigning(signing_service).complete(_through_json(pending), signature_value)
 
     report = validator(signed)
     assert report.signatures[0].name == "Eglė Vaitkienė"
     assert report.signatures[0].signature_timestamp is not None
     assert report.reaches_lta
-    with pytest.raises(RemoteSigningRefused) as replay:
-        remote.complete(challenge.session_id, signature_value)
-    assert replay.value.reason == "replayed"
 
 
-def test_signature_from_another_key_is_refused_and_session_stays_usable(
+def test_signature_from_another_key_is_refused(
     signing_service: SigningService,
     dev_pki: DevPki,
     pdfa_bytes: bytes,
     validator: Callable[[bytes], DocumentValidation],
 ) -> None:
     remote = RemoteSigning(signing_service)
-    challenge, key = _prepare(remote, dev_pki, pdfa_bytes)
+    challenge, pending, key = _prepare(remote, dev_pki, pdfa_bytes)
     other_key, _, _ = _card(dev_pki, "jonas-petrauskas")
     wrong = other_key.sign(challenge.signed_attributes, ec.ECDSA(hashes.SHA256()))
     with pytest.raises(RemoteSigningRefused) as mismatch:
-        remote.complete(challenge.session_id, wrong)
+        remote.complete(pending, wrong)
     assert mismatch.value.reason == "mismatch"
+    flipped = bytearray(key.sign(challenge.signed_attributes, ec.ECDSA(hashes.SHA256())))
+    flipped[-1] ^= 1
+    with pytest.raises(RemoteSigningRefused):
+        signature_value_of(pending, bytes(flipped))
 
     right = key.sign(challenge.signed_attributes, ec.ECDSA(hashes.SHA256()))
-    assert validator(remote.complete(challenge.session_id, right)).reaches_lta
-
-
-def test_stale_and_unknown_sessions_are_refused(
-    signing_service: SigningService, dev_pki: DevPki, pdfa_bytes: bytes
-) -> None:
-    remote = RemoteSigning(signing_service, time_to_live=timedelta(0))
-    challenge, key = _prepare(remote, dev_pki, pdfa_bytes)
-    value = key.sign(challenge.signed_attributes, ec.ECDSA(hashes.SHA256()))
-    with pytest.raises(RemoteSigningRefused) as stale:
-        remote.complete(challenge.session_id, value)
-    assert stale.value.reason == "stale"
-    with pytest.raises(RemoteSigningRefused) as unknown:
-        remote.complete("no-such-session", value)
-    assert unknown.value.reason == "unknown"
+    assert validator(remote.complete(pending, right)).reaches_lta
