@@ -19,6 +19,7 @@ from api.routes import (
     documents,
     organisations,
     reference,
+    remote_signing,
     verification,
 )
 from tiltas.db import make_engine, make_sessionmaker
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         cases,
         deadlines,
         documents,
+        remote_signing,
         verification,
         apikeys,
         audit,

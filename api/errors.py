@@ -21,6 +21,7 @@ from tiltas.errors import (
     Unauthenticated,
     VersionConflict,
 )
+from tiltas.remote_signing import RemoteSigningRefused, SignatureValueMismatch
 from tiltas.storage import StorageError
 
 log = logging.getLogger("tiltas.api")
@@ -38,6 +39,8 @@ STATUS_BY_ERROR: dict[type[TiltasError], int] = {
     DocumentNotReady: 409,
     SigningOutOfOrder: 409,
     AcknowledgementRefused: 409,
+    SignatureValueMismatch: 422,
+    RemoteSigningRefused: 409,
     StorageError: 500,
 }
 
@@ -98,7 +101,7 @@ def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, VersionConflict):
         extra["current_version"] = error.current_version
         headers["ETag"] = f'"{error.current_version}"'
-    if isinstance(error, AcknowledgementRefused):
+    if isinstance(error, AcknowledgementRefused | RemoteSigningRefused):
         extra["reason"] = error.reason
     if isinstance(error, SigningOutOfOrder):
         extra["next_signer"] = error.next_signer

@@ -176,7 +176,9 @@ class RemoteSigning:
         :raises RemoteSigningRefused: the value does not verify (``reason="mismatch"``).
         :raises TimestampUnavailable: no TSA answered; nothing was made, retry later.
         """
-        raw_signature = signature_value_of(pending, signature_value)
+        raw_signature = signature_value_of(
+            pending.certificate, pending.signed_attributes, signature_value
+        )
         return self._service.run(self._complete(pending, raw_signature))
 
     async def _prepare(
@@ -287,14 +289,16 @@ class RemoteSigning:
         return sorted(timestampers, key=lambda t: t.authority.url != url)
 
 
-def signature_value_of(pending: PendingRemoteSignature, signature_value: bytes) -> bytes:
+def signature_value_of(
+    certificate: bytes, signed_attributes: bytes, signature_value: bytes
+) -> bytes:
     """The raw signature in ``signature_value`` (raw, or a CMS SignedData over exactly the
-    prepared attributes), verified with the prepared certificate.
+    prepared ``signed_attributes``), verified with the prepared ``certificate`` (DER both).
 
     :raises RemoteSigningRefused: ``reason="mismatch"``.
     """
-    raw_signature = _raw_signature(signature_value, pending.signed_attributes)
-    _verify(x509.Certificate.load(pending.certificate), raw_signature, pending.signed_attributes)
+    raw_signature = _raw_signature(signature_value, signed_attributes)
+    _verify(x509.Certificate.load(certificate), raw_signature, signed_attributes)
     return raw_signature
 
 

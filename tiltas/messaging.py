@@ -10,6 +10,8 @@ from tiltas.settings import Settings
 GENERATE_DOCUMENT = "tiltas.documents.generate"
 SIGN_DOCUMENT = "tiltas.documents.sign"
 RECORD_ACKNOWLEDGEMENT = "tiltas.documents.acknowledge"
+PREPARE_REMOTE_SIGNATURE = "tiltas.documents.remote_signature.prepare"
+COMPLETE_REMOTE_SIGNATURE = "tiltas.documents.remote_signature.complete"
 VERIFY_AUDIT_CHAIN = "tiltas.audit.verify_chain"
 
 

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
 
     document_wait_s: float = 30.0
     """How long ``POST /v1/documents`` waits for the document before answering 202."""
+    remote_signing_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    """How long a prepared remote signature waits for the card's or app's value."""
 
     @property
     def resolved_converter_profile_dir(self) -> Path:

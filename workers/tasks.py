@@ -15,7 +15,9 @@ from templates.conversion import ConverterPool, ConverterPoolSettings
 from tiltas import audit
 from tiltas.db import make_engine, make_sessionmaker, transaction
 from tiltas.messaging import (
+    COMPLETE_REMOTE_SIGNATURE,
     GENERATE_DOCUMENT,
+    PREPARE_REMOTE_SIGNATURE,
     RECORD_ACKNOWLEDGEMENT,
     SIGN_DOCUMENT,
     VERIFY_AUDIT_CHAIN,
@@ -28,6 +30,7 @@ from workers.pipeline import (
     DocumentPipeline,
     DocumentSigner,
 )
+from workers.remote_signing import RemoteSignatures
 from workers.signing_runtime import signing_runtime_for
 
 
@@ -114,6 +117,37 @@ def sign_document(self: Any, public_id: str, index: int) -> str:
         return signer.sign(public_id, index)
     except TimestampUnavailable as error:
         signer.record_failure(public_id, error.code, str(error))
+        if self.request.retries >= self.max_retries:
+            return error.code
+        raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error
+
+
+def _remote_signatures(settings: Settings) -> RemoteSignatures:
+    return RemoteSignatures(
+        _sessions(settings.resolved_database_url),
+        FileStore(settings.documents_dir),
+        signing_runtime_for(settings),
+    )
+
+
+@shared_task(bind=True, name=PREPARE_REMOTE_SIGNATURE, max_retries=12)  # type: ignore[untyped-decorator]
+def prepare_remote_signature(self: Any, session_id: str) -> str:
+    """Lay out a remote signature and compute its challenge (idempotent by session)."""
+    try:
+        return _remote_signatures(_settings(self)).prepare(session_id)
+    except TimestampUnavailable as error:
+        if self.request.retries >= self.max_retries:
+            return error.code
+        raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error
+
+
+@shared_task(bind=True, name=COMPLETE_REMOTE_SIGNATURE, max_retries=12)  # type: ignore[untyped-decorator]
+def complete_remote_signature(self: Any, session_id: str) -> str:
+    """Finish a remote signature to B-LTA with the accepted value (idempotent by session).
+    Fail closed: with no TSA nothing is signed; the failure is noted and retried."""
+    try:
+        return _remote_signatures(_settings(self)).complete(session_id)
+    except TimestampUnavailable as error:
         if self.request.retries >= self.max_retries:
             return error.code
         raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error

@@ -90,7 +90,7 @@ class DocumentPublic(BaseModel):
     questionnaire_summary: dict[str, Any] | None = None
 
 
-def _public(document: Document, case_public_id: str | None) -> dict[str, Any]:
+def document_view(document: Document, case_public_id: str | None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": document.public_id,
         "type": document.type_id,
@@ -160,7 +160,7 @@ def read_document_type(type_id: str, principal: PrincipalDep) -> dict[str, Any]:
     }
 
 
-def _wait_for(
+def wait_for_document(
     database: Any, public_id: str, seconds: float, done: Callable[[Document], bool]
 ) -> Document:
     deadline = time.monotonic() + seconds
@@ -205,7 +205,7 @@ def create_document(
         )
         return StoredResponse(
             202,
-            _public(document, body.case_id),
+            document_view(document, body.case_id),
             {"Location": f"/v1/documents/{document.public_id}"},
         )
 
@@ -221,7 +221,7 @@ def create_document(
     public_id = response.headers["Location"].rsplit("/", 1)[1]
     if "Idempotent-Replayed" not in response.headers:
         request.app.state.producer.send_task(GENERATE_DOCUMENT, args=[public_id])
-    document = _wait_for(
+    document = wait_for_document(
         database,
         public_id,
         settings.document_wait_s,
@@ -229,7 +229,7 @@ def create_document(
     )
     finished = document.status != documents.DocumentStatus.requested
     return JSONResponse(
-        _public(document, body.case_id),
+        document_view(document, body.case_id),
         status_code=201 if finished else 202,
         headers={"Location": f"/v1/documents/{public_id}"},
     )
@@ -264,7 +264,7 @@ def sign_document(
         case_id = documents.case_public_id(session, document)
         version = document.version
     request.app.state.producer.send_task(SIGN_DOCUMENT, args=[document_id, index])
-    signed = _wait_for(
+    signed = wait_for_document(
         database,
         document_id,
         settings.document_wait_s,
@@ -273,7 +273,7 @@ def sign_document(
     )
     done = any(s["index"] == index for s in signed.signatures)
     return JSONResponse(
-        _public(signed, case_id),
+        document_view(signed, case_id),
         status_code=200 if done else 202,
         headers={"Location": f"/v1/documents/{document_id}"},
     )
@@ -349,11 +349,11 @@ def _record_acknowledgement(
     request.app.state.producer.send_task(
         RECORD_ACKNOWLEDGEMENT, args=[document_id, kind.value, upload_sha256]
     )
-    recorded = _wait_for(
+    recorded = wait_for_document(
         database, document_id, settings.document_wait_s, lambda d: d.version != version
     )
     return JSONResponse(
-        _public(recorded, case_id),
+        document_view(recorded, case_id),
         status_code=200 if recorded.acknowledgement is not None else 202,
         headers={"Location": f"/v1/documents/{document_id}"},
     )
@@ -383,7 +383,7 @@ def read_document(
 ) -> dict[str, Any]:
     with database.transaction() as session:
         document = documents.read_document(session, principal, document_id, purpose="metadata")
-        return _public(document, documents.case_public_id(session, document))
+        return document_view(document, documents.case_public_id(session, document))
 
 
 @router.get(
@@ -417,7 +417,8 @@ def list_case_documents(
 ) -> list[dict[str, Any]]:
     with database.transaction() as session:
         return [
-            _public(d, case_id) for d in documents.list_case_documents(session, principal, case_id)
+            document_view(d, case_id)
+            for d in documents.list_case_documents(session, principal, case_id)
         ]
 
 

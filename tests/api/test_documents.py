@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from templates.pdfa import check_pdfa
 from templates.rendering import template_bytes, template_version
-from tests.support.documents import pdf_text, running_worker
+from tests.support.documents import documents_settings, pdf_text, running_worker
 from tests.support.factories import World, care_case, release_case
 from tests.support.servers import RedisServer
 from tiltas.access import Role
@@ -35,14 +35,8 @@ def settings(
     converter_profiles: Path,
     dev_pki_root: Path,
 ) -> Settings:
-    return Settings(
-        dev_pki_dir=dev_pki_root,
-        database_url=database_url,
-        data_dir=tmp_path / "data",
-        broker_url=redis_server.url,
-        converter_profile_dir=converter_profiles,
-        document_wait_s=90,
-        max_body_bytes=1_048_576,
+    return documents_settings(
+        database_url, tmp_path / "data", redis_server.url, converter_profiles, dev_pki_root
     )
 
 

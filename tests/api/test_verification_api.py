@@ -18,7 +18,7 @@ from api.app import create_app
 from api.routes import verification
 from signing.errors import VerificationRefused
 from signing.report_xml import VR_NAMESPACE
-from tests.support.documents import running_worker
+from tests.support.documents import documents_settings, running_worker
 from tests.support.factories import World, care_case
 from tests.support.servers import RedisServer
 from tiltas.access import Role
@@ -112,14 +112,8 @@ def settings(
     converter_profiles: Path,
     dev_pki_root: Path,
 ) -> Settings:
-    return Settings(
-        dev_pki_dir=dev_pki_root,
-        database_url=database_url,
-        data_dir=tmp_path / "data",
-        broker_url=redis_server.url,
-        converter_profile_dir=converter_profiles,
-        document_wait_s=90,
-        max_body_bytes=1_048_576,
+    return documents_settings(
+        database_url, tmp_path / "data", redis_server.url, converter_profiles, dev_pki_root
     )
 
 
