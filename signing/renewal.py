@@ -6,8 +6,12 @@ So :func:`async_renew_archive_timestamp` first verifies the whole document (offl
 DSS, at the current time) and refuses unless the verdict is TOTAL-PASSED. Then pyHanko's
 ``update_archival_timestamp_chain`` fetches fresh revocation data for the previous
 timestamp's TSA chain into the DSS and adds a new document timestamp from the configured
-TSA (the first that answers). The input is left untouched: the caller keeps the previous
-version and stores the returned PDF as a new one.
+TSA (the first that answers), in the same incremental update, so the new timestamp proves
+that data existed while the previous TSA certificate was valid. That is what carries the
+previous timestamp once its certificate has expired: the verifier slides its validation back
+to the renewal's revocation data (see :mod:`signing.verification`); a bare second timestamp
+does not (tests/signing/test_renewal.py). The input is left untouched: the caller keeps the
+previous version and stores the returned PDF as a new one.
 """
 
 from __future__ import annotations

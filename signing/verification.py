@@ -19,12 +19,21 @@ indications, and a signature's indication is never better than its modification 
 an AdES pass with illegal later changes is TOTAL-FAILED (SIG_CONSTRAINTS_FAILURE).
 
 Revocation data comes from the document's DSS only (``allow_fetching=False`` by default).
-Measured with the development PKI (OCSP valid 1 h): pyHanko's default freshness rule makes a
-B-LTA document INDETERMINATE/NO_POE offline five days after signing, and the
-"issued after the signature" rule fails at once, since the signer fetches OCSP before
-signing. We therefore accept revocation data up to ``revocation_max_age`` old (default:
-any age) and rely on the AdES-LTA past validation at the proof-of-existence times that the
-document timestamps give; an expired, un-renewed archive timestamp still fails.
+Offline, the newest evidence can never have fresh revocation data: pyHanko validates the last
+document timestamp at the validation time and, with its default freshness rule, a B-LTA
+document is INDETERMINATE/NO_POE five days after signing (measured with the development PKI,
+OCSP valid 1 h). So the newest evidence — the last document timestamp, or a signature that
+no document timestamp covers — is checked at the validation time with DSS revocation data up
+to ``revocation_max_age`` old (default: any age), and its certificate must not have expired.
+Everything a document timestamp covers is validated the AdES-LTA way: its proofs of
+existence come from the timestamp chain and the past validation slides the control time
+back to when the revocation data was fresh (``revocation_freshness``). That freshness must
+be finite: with "any age" the control time never moves, and a renewed document fails as soon
+as the first TSA certificate expires (the renewal's fresh OCSP responses for that TSA are
+never used). pyHanko is told that the last timestamp's certificate is not revoked only after
+our own check of that timestamp passed (:class:`NonRevokedStatusAssertion`, as pyHanko's
+``simulate_future_ades_lta_validation`` does). An expired, un-renewed archive timestamp
+still fails.
 """
 
 from __future__ import annotations
@@ -58,7 +67,7 @@ from pyhanko.pdf_utils.decode_limits import (
 )
 from pyhanko.pdf_utils.misc import PdfDecodeLimitError, PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.ades.report import AdESStatus, AdESSubIndic
+from pyhanko.sign.ades.report import AdESPassed, AdESStatus, AdESSubIndic
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation.ades import (
     AdESBasicValidationResult,
@@ -68,6 +77,7 @@ from pyhanko.sign.validation.ades import (
 )
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.generic_cms import extract_tst_data_iter, message_imprint_checker
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.policy_decl import (
     LocalKnowledge,
@@ -76,13 +86,14 @@ from pyhanko.sign.validation.policy_decl import (
     RevocationInfoGatheringSpec,
     SignatureValidationSpec,
 )
-from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.sign.validation.status import SignatureCoverageLevel, TimestampSignatureStatus
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 from pyhanko_certvalidator.policy_decl import (
     REQUIRE_REVINFO,
     CertRevTrustPolicy,
     FreshnessReqType,
+    NonRevokedStatusAssertion,
 )
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
@@ -158,7 +169,12 @@ class VerificationPolicy:
     validation_time: datetime | None = None
     """Validate as of this time (timezone-aware); ``None`` means now."""
     revocation_max_age: timedelta | None = None
-    """Oldest acceptable revocation data relative to the control time; ``None``: any age."""
+    """Oldest acceptable revocation data for the newest evidence (last document timestamp,
+    or a signature no document timestamp covers) at the validation time; ``None``: any age."""
+    revocation_freshness: timedelta = timedelta(days=1)
+    """How long after its thisUpdate revocation data counts as fresh in past validation
+    (EN 319 102-1 time-sliding). Shorter than ``renewal_margin``, or the renewal's fresh
+    revocation data cannot carry an expired TSA certificate back into its validity."""
     renewal_margin: timedelta = timedelta(days=180)
     """Renewal of the archive timestamp is due this long before its TSA certificate expires."""
     max_input_bytes: int = 64 * MiB
@@ -180,6 +196,8 @@ class VerificationPolicy:
             raise ValueError("limits must be positive")
         if self.time_limit_seconds <= 0:
             raise ValueError("time_limit_seconds must be positive")
+        if not timedelta(0) < self.revocation_freshness < self.renewal_margin:
+            raise ValueError("revocation_freshness must be positive and below renewal_margin")
 
     @classmethod
     def from_files(cls, trust_roots: Sequence[Path | str], **options: Any) -> VerificationPolicy:
@@ -591,47 +609,56 @@ async def _verify(
     reader = _open(pdf, policy)
     roots = [x509.Certificate.load(der) for der in policy.trust_roots]
     dss_knowledge, dss_revocation = _read_dss(reader)
-    spec = _validation_spec(policy, roots, dss_knowledge)
+    newest_spec = _validation_spec(
+        policy, roots, dss_knowledge, policy.revocation_max_age or timedelta(days=365 * 200)
+    )
     timing = ValidationTimingInfo(validation_time, validation_time, point_in_time_validation=True)
     try:
         embedded = list(reader.embedded_signatures)
     except PdfDecodeLimitError as exc:
         raise _decode_refusal(policy) from exc
-    last_doc_ts = max(
-        (e.signed_revision for e in embedded if e.sig_object_type == "/DocTimeStamp"),
-        default=None,
-    )
+    document_timestamps = [e for e in embedded if e.sig_object_type == "/DocTimeStamp"]
+    last_doc_ts = max((e.signed_revision for e in document_timestamps), default=None)
     signatures: list[SignatureReport] = []
     timestamps: list[SignatureReport] = []
     archive_expiry: datetime | None = None
-    for signature in embedded:
-        try:
+    unrevoked: list[NonRevokedStatusAssertion] = []
+    try:
+        for signature in document_timestamps:
+            report = await _verify_document_timestamp(
+                signature,
+                newest_spec,
+                timing,
+                dss_revocation,
+                policy,
+                superseded=signature.signed_revision != last_doc_ts,
+            )
+            timestamps.append(report)
+            if not report.superseded and report.timestamp_authority is not None:
+                archive_expiry = report.timestamp_authority.not_after
+                if report.indication is Indication.TOTAL_PASSED:
+                    unrevoked.append(
+                        NonRevokedStatusAssertion(signature.signer_cert.sha256, validation_time)
+                    )
+        archival_spec = _validation_spec(
+            policy, roots, dss_knowledge, policy.revocation_freshness, unrevoked
+        )
+        for signature in embedded:
             if signature.sig_object_type == "/DocTimeStamp":
-                report = await _verify_document_timestamp(
+                continue
+            covered = last_doc_ts is not None and last_doc_ts > signature.signed_revision
+            signatures.append(
+                await _verify_signature(
                     signature,
-                    spec,
+                    archival_spec if covered else newest_spec,
                     timing,
                     dss_revocation,
                     policy,
-                    superseded=signature.signed_revision != last_doc_ts,
+                    has_later_doc_ts=covered,
                 )
-                timestamps.append(report)
-                if not report.superseded and report.timestamp_authority is not None:
-                    archive_expiry = report.timestamp_authority.not_after
-            else:
-                signatures.append(
-                    await _verify_signature(
-                        signature,
-                        spec,
-                        timing,
-                        dss_revocation,
-                        policy,
-                        has_later_doc_ts=last_doc_ts is not None
-                        and last_doc_ts > signature.signed_revision,
-                    )
-                )
-        except PdfDecodeLimitError as exc:
-            raise _decode_refusal(policy) from exc
+            )
+    except PdfDecodeLimitError as exc:
+        raise _decode_refusal(policy) from exc
     try:
         document = _document_findings(reader, pdf, embedded, dss_revocation)
     except PdfDecodeLimitError as exc:
@@ -702,13 +729,19 @@ def _decode_refusal(policy: VerificationPolicy) -> VerificationRefused:
 
 
 def _validation_spec(
-    policy: VerificationPolicy, roots: list[x509.Certificate], knowledge: LocalKnowledge
+    policy: VerificationPolicy,
+    roots: list[x509.Certificate],
+    knowledge: LocalKnowledge,
+    freshness: timedelta,
+    unrevoked: Sequence[NonRevokedStatusAssertion] = (),
 ) -> PdfSignatureValidationSpec:
     revinfo_policy = CertRevTrustPolicy(
         revocation_checking_policy=REQUIRE_REVINFO,
-        freshness=policy.revocation_max_age or timedelta(days=365 * 200),
+        freshness=freshness,
         freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION,
     )
+    if unrevoked:
+        knowledge = replace(knowledge, nonrevoked_assertions=list(unrevoked))
     return PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=CertValidationPolicySpec(
@@ -827,6 +860,10 @@ async def _verify_signature(
             **base,
         )
     status = result.api_status
+    if has_later_doc_ts and status.timestamp_validity is None:
+        status = replace(
+            status, timestamp_validity=await _signature_timestamp_at_poe(embedded, spec, result)
+        )
     indication, sub_indication = _from_ades(result.ades_subindic)
     coverage = status.coverage
     level = status.modification_level
@@ -943,6 +980,36 @@ async def _verify_signature(
         messages=(result.failure_msg,) if result.failure_msg else (),
         **base,
     )
+
+
+async def _signature_timestamp_at_poe(
+    embedded: EmbeddedPdfSignature,
+    spec: PdfSignatureValidationSpec,
+    result: AdESLTAValidationResult,
+) -> TimestampSignatureStatus | None:
+    """The signature timestamp, validated when the document timestamps prove it existed.
+
+    pyHanko's LTA validation past-validates a signature timestamp only for some current-time
+    outcomes; when its revocation data is merely old (TRY_LATER) the signature still passes
+    on the evidence record, but no timestamp status is returned and the report would show
+    B-B. Only for reporting: the verdict stays pyHanko's.
+    """
+    if result.ades_subindic != AdESPassed.OK or result.best_signature_time is None:
+        return None
+    moment = result.best_signature_time
+    timing = ValidationTimingInfo(moment, moment, point_in_time_validation=True)
+    for token in extract_tst_data_iter(embedded.signer_info, signed=False):
+        checked = await ades_timestamp_validation(
+            token,
+            spec.signature_validation_spec,
+            expected_tst_imprint=message_imprint_checker(embedded.signer_info),
+            timing_info=timing,
+        )
+        if checked.ades_subindic == AdESPassed.OK and isinstance(
+            checked.api_status, TimestampSignatureStatus
+        ):
+            return checked.api_status
+    return None
 
 
 async def _verify_document_timestamp(
