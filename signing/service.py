@@ -55,12 +55,14 @@ from signing.errors import (
 )
 from signing.keys import ConfiguredSigner, KeyStore, load_certificates
 from signing.revocation import RevocationCache, RevocationSnapshot
+from signing.signing_certificate_cache import install as cache_signing_certificates
 from signing.stamp import stamp_style, stamp_text_params
 from signing.timestamps import ConfiguredTimeStamper, TimestampRequestError, failure_reason
 from signing.xmp_preservation import install as keep_xmp_as_written
 
 # Every incremental update this package makes must keep the PDF/A and PDF-LT metadata.
 keep_xmp_as_written()
+cache_signing_certificates()
 
 __all__ = ["PdfLtSigner", "PreparedSignature", "SigningService", "prepare_signature_fields"]
 
@@ -220,13 +222,23 @@ class SigningService:
         raise TimestampUnavailable(attempts)
 
     async def _sign_digest(self, prepared: PreparedSignature) -> cms.ContentInfo:
+        signer = prepared.signer.pyhanko_signer
+        md_algorithm = prepared.tbs_document.md_algorithm
         try:
-            signature_cms: cms.ContentInfo = await prepared.signer.pyhanko_signer.async_sign(
+            signed_attributes = await signer.signed_attrs(
                 prepared.prepared_digest.document_digest,
-                prepared.tbs_document.md_algorithm,
+                md_algorithm,
+                attr_settings=prepared.signed_attributes,
                 use_pades=True,
                 timestamper=prepared.timestamper,
-                signed_attr_settings=prepared.signed_attributes,
+            )
+            # asn1crypto re-encodes a structure built from Python values on every dump(), and
+            # pyHanko dumps the signed attributes and the CMS several times: parsed from
+            # DER, later dumps are free (see also signing.signing_certificate_cache).
+            signature_cms = _parsed(
+                await signer.async_sign_prescribed_attributes(
+                    md_algorithm, _parsed(signed_attributes), timestamper=prepared.timestamper
+                )
             )
         except (TimestampRequestError, SigningError):
             raise
@@ -355,6 +367,14 @@ class SigningService:
         """An offline context from the cached data of ``signer`` and the first TSA."""
         snapshot = self.run(self.revocation.snapshot_for(signer, self.timestampers[0]))
         return self.revocation.validation_context(snapshot)
+
+
+_Asn1 = TypeVar("_Asn1", cms.CMSAttributes, cms.ContentInfo)
+
+
+def _parsed(value: _Asn1) -> _Asn1:
+    """The same ASN.1 value, parsed from its DER: dumps it once, then never again."""
+    return type(value).load(value.dump())
 
 
 def _claimed_role(role: str) -> cms.AttCertAttribute:

@@ -9,13 +9,17 @@ certificate (pyHanko's "dummy response"), which pyHanko needs for the DSS.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp
 from asn1crypto import cms, core, tsp
 from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
+from pyhanko_certvalidator.path import ValidationPath
 
 from signing.config import TimestampAuthority
 
@@ -35,6 +39,22 @@ class ConfiguredTimeStamper(HTTPTimeStamper):
             authority.url, timeout=authority.timeout_seconds, auth=auth, session=session
         )
         self.authority = authority
+        self._paths: weakref.WeakKeyDictionary[ValidationContext, list[ValidationPath]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def validation_paths(
+        self, validation_context: ValidationContext
+    ) -> AsyncGenerator[ValidationPath, None]:
+        """The TSA's validated certificate paths, computed once per validation context (the
+        revocation cache hands out one context per revocation snapshot)."""
+        paths = self._paths.get(validation_context)
+        if paths is None:
+            found = super().validation_paths(validation_context)  # type: ignore[no-untyped-call]
+            paths = [path async for path in found]
+            self._paths[validation_context] = paths
+        for path in paths:
+            yield path
 
     def request_cms(self, message_digest: bytes, md_algorithm: str) -> tuple[Any, tsp.TimeStampReq]:
         nonce, request = super().request_cms(message_digest, md_algorithm)  # type: ignore[no-untyped-call]

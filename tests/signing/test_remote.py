@@ -104,7 +104,7 @@ def test_signature_from_another_key_is_refused(
     flipped = bytearray(key.sign(challenge.signed_attributes, ec.ECDSA(hashes.SHA256())))
     flipped[-1] ^= 1
     with pytest.raises(RemoteSigningRefused):
-        signature_value_of(pending, bytes(flipped))
+        signature_value_of(pending.certificate, pending.signed_attributes, bytes(flipped))
 
     right = key.sign(challenge.signed_attributes, ec.ECDSA(hashes.SHA256()))
     assert validator(remote.complete(pending, right)).reaches_lta

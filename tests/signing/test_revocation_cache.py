@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from signing.config import SignatureFieldSpec, SignatureRequest, SigningConfig
 from signing.dev_responders import DevResponders
+from signing.revocation import CONTEXT_LIFETIME
 from signing.service import SigningService
 from signing.validation import DocumentValidation
 
@@ -45,14 +46,20 @@ def test_fetched_once_then_refreshed_after_half_validity(
         assert validator(signed).reaches_lta
 
 
-def test_each_document_gets_a_fresh_offline_context(
+def test_offline_context_is_shared_for_a_minute_then_made_anew(
     config_for: Callable[..., SigningConfig], responders: DevResponders
 ) -> None:
+    now = [datetime.now(UTC)]
     with SigningService(config_for(responders.tsa_url)) as service:
+        service.revocation._clock = lambda: now[0]
         signer = service.signer_for(ORGANISATION, "egle-vaitkiene")
         snapshot = service.run(service.revocation.snapshot_for(signer, service.timestampers[0]))
         first = service.revocation.validation_context(snapshot)
-        second = service.revocation.validation_context(snapshot)
-    assert first is not second
+        now[0] += CONTEXT_LIFETIME - timedelta(seconds=1)
+        again = service.revocation.validation_context(snapshot)
+        now[0] += timedelta(seconds=1)
+        later = service.revocation.validation_context(snapshot)
+    assert first is again and later is not first
+    assert later.moment == now[0], "a context validates as of when it was made"
     assert not first.fetching_allowed
     assert len(first.ocsps) >= 2  # signer and TSA (and intermediates) from the cache
