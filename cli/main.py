@@ -145,6 +145,30 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@main.group("archive")
+def archive_group() -> None:
+    """The archive of signed documents."""
+
+
+@archive_group.command("renew")
+@click.option("--dry-run", is_flag=True, help="Verify what is due; change nothing.")
+def archive_renew(dry_run: bool) -> None:
+    """Renew the archive timestamps that are due, once (what the daily job does), and print a
+    one-line summary. Exit 1 if a document was refused, unreadable or no TSA answered."""
+    from tiltas.db import make_engine, make_sessionmaker
+    from tiltas.migrate import upgrade
+    from workers.archive_renewal import archive_renewal_for
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    sessions = make_sessionmaker(make_engine(settings.resolved_database_url))
+    run = archive_renewal_for(settings, sessions).run(dry_run=dry_run)
+    click.echo(run.summary())
+    if run.refused or run.unreadable or run.unavailable:
+        sys.exit(1)
+
+
 from cli.verify import verify  # noqa: E402  (it uses _settings above)
 
 main.add_command(verify)

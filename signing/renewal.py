@@ -44,7 +44,13 @@ from signing.verification import (
     verify_pdf_in_process,
 )
 
-__all__ = ["RenewalResult", "async_renew_archive_timestamp", "renew_archive_timestamp"]
+__all__ = [
+    "RenewalResult",
+    "async_check_renewal",
+    "async_renew_archive_timestamp",
+    "last_archive_timestamp_expiry",
+    "renew_archive_timestamp",
+]
 
 
 @dataclass(frozen=True)
@@ -62,22 +68,19 @@ class RenewalResult:
     tsa_url: str | None
 
 
-async def async_renew_archive_timestamp(
+async def async_check_renewal(
     pdf: bytes,
-    *,
     policy: VerificationPolicy,
-    timestampers: Sequence[TimeStamper],
+    *,
     force: bool = False,
     now: datetime | None = None,
-) -> RenewalResult:
-    """Renew the archive timestamp of ``pdf`` if it is due (or ``force``); see module docs.
+) -> VerificationReport:
+    """Verify ``pdf`` (offline, in this process) and decide whether it may be renewed now.
 
     ``policy.renewal_margin`` decides "due". Only for documents this service produced or
-    already verified: the verification runs in this process, without the worker limits.
+    already verified: the verification runs without the worker limits.
 
-    :raises RenewalRefused: ``not_due``, ``no_archive_timestamp``, ``chain_invalid``,
-        ``invalid_document``.
-    :raises TimestampUnavailable: no TSA answered; nothing was changed.
+    :raises RenewalRefused: ``not_due``, ``no_archive_timestamp``, ``chain_invalid``.
     """
     moment = now or datetime.now(UTC)
     report = await verify_pdf_in_process(pdf, policy, moment)
@@ -93,6 +96,25 @@ async def async_renew_archive_timestamp(
             reason="chain_invalid",
             indication=f"{report.indication.value}/{report.sub_indication}",
         )
+    return report
+
+
+async def async_renew_archive_timestamp(
+    pdf: bytes,
+    *,
+    policy: VerificationPolicy,
+    timestampers: Sequence[TimeStamper],
+    force: bool = False,
+    now: datetime | None = None,
+) -> RenewalResult:
+    """Renew the archive timestamp of ``pdf`` if it is due (or ``force``); see module docs.
+
+    :raises RenewalRefused: as :func:`async_check_renewal`, or ``chain_invalid`` when the
+        previous timestamp cannot be re-validated with fresh revocation data.
+    :raises TimestampUnavailable: no TSA answered; nothing was changed.
+    """
+    moment = now or datetime.now(UTC)
+    report = await async_check_renewal(pdf, policy, force=force, now=moment)
     async with aiohttp.ClientSession() as session:
         context = _fetching_context(pdf, policy, moment, session)
         return await _renew(pdf, report, context, timestampers)
@@ -131,7 +153,7 @@ async def _renew(
             pdf=renewed,
             verification_before=report,
             previous_expiry=report.archive_timestamp_expires,
-            new_expiry=_last_tsa_expiry(renewed),
+            new_expiry=last_archive_timestamp_expiry(renewed),
             tsa_url=url,
         )
     raise TimestampUnavailable(attempts)
@@ -166,8 +188,13 @@ def _fetching_context(
     )
 
 
-def _last_tsa_expiry(pdf: bytes) -> datetime | None:
-    reader = PdfFileReader(BytesIO(pdf))
+def last_archive_timestamp_expiry(pdf: bytes) -> datetime | None:
+    """notAfter of the TSA certificate of the last document timestamp (``None``: none).
+
+    Reads only the signature dictionaries: cheap enough to scan the archive for what is due.
+    A PDF that cannot be read raises pyHanko's ``PdfError`` (or ``ValueError``).
+    """
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
     timestamps = reader.embedded_timestamp_signatures
     if not timestamps:
         return None

@@ -13,6 +13,7 @@ RECORD_ACKNOWLEDGEMENT = "tiltas.documents.acknowledge"
 PREPARE_REMOTE_SIGNATURE = "tiltas.documents.remote_signature.prepare"
 COMPLETE_REMOTE_SIGNATURE = "tiltas.documents.remote_signature.complete"
 VERIFY_AUDIT_CHAIN = "tiltas.audit.verify_chain"
+ARCHIVE_RENEW = "tiltas.archive.renew"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -42,4 +43,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         # A worker process starts LibreOffice before it takes work (a few seconds).
         "worker_proc_alive_timeout": 120,
+        "beat_schedule": {
+            # DOMAIN.md §8: archive timestamps renewed before their TSA certificates expire.
+            "archive-renewal": {"task": ARCHIVE_RENEW, "schedule": 24 * 3600.0},
+        },
     }

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     """How long ``POST /v1/documents`` waits for the document before answering 202."""
     remote_signing_ttl_s: int = Field(default=900, ge=30, le=86_400)
     """How long a prepared remote signature waits for the card's or app's value."""
+    renewal_margin_days: int = Field(default=365, ge=2, le=3650)
+    """Archive timestamps are renewed this many days before the TSA certificate of a
+    document's last document timestamp expires (DOMAIN.md §8: after that, too late)."""
 
     @property
     def resolved_converter_profile_dir(self) -> Path:

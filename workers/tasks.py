@@ -15,6 +15,7 @@ from templates.conversion import ConverterPool, ConverterPoolSettings
 from tiltas import audit
 from tiltas.db import make_engine, make_sessionmaker, transaction
 from tiltas.messaging import (
+    ARCHIVE_RENEW,
     COMPLETE_REMOTE_SIGNATURE,
     GENERATE_DOCUMENT,
     PREPARE_REMOTE_SIGNATURE,
@@ -24,6 +25,7 @@ from tiltas.messaging import (
 )
 from tiltas.settings import Settings
 from tiltas.storage import FileStore
+from workers.archive_renewal import archive_renewal_for
 from workers.pipeline import (
     TRANSIENT_CONVERSION_ERRORS,
     AcknowledgementRecorder,
@@ -168,3 +170,15 @@ def record_acknowledgement(self: Any, public_id: str, kind: str, upload_sha256: 
         if self.request.retries >= self.max_retries:
             return error.code
         raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error
+
+
+# ---------------------------------------------------------------- archive renewal
+
+
+@shared_task(bind=True, name=ARCHIVE_RENEW)  # type: ignore[untyped-decorator]
+def renew_archive_timestamps(self: Any) -> dict[str, Any]:
+    """Beat, daily: renew the archive timestamps that are due; refuse and alert on a broken
+    chain (idempotent, see ``workers.archive_renewal``). Returns the run's counts."""
+    settings = _settings(self)
+    renewal = archive_renewal_for(settings, _sessions(settings.resolved_database_url))
+    return renewal.run().as_dict()
