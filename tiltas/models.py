@@ -235,3 +235,155 @@ class CalendarRevision(Base):
     overrides: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(40))
+
+class DeliveryEvent(Base):
+    """A step of a document on its way to its recipient after signing (sent, delivered,
+    acknowledged, failed, returned), recorded by a DMS or a clerk: who recorded it and when it
+    happened. Generation and signing are the document's own record (``Document``)."""
+
+    __tablename__ = "delivery_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    """When it happened (given by the caller, default when it was recorded)."""
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_by_key_id: Mapped[str] = mapped_column(String(40))
+    recorded_by_organisation_code: Mapped[str] = mapped_column(String(20))
+    recorded_by_role: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Free text from the clerk; may hold personal data: never logged or audited."""
+
+
+class StoredDeadline(Base):
+    """A case's deadline as last computed, kept so that a change of its due date can be
+    reported and its status moves (at risk, due, overdue, met) announced once."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (UniqueConstraint("case_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    document_type: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    anchor_date: Mapped[dt.date] = mapped_column(Date)
+    anchor_is_projected: Mapped[bool] = mapped_column(default=False)
+    due_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    at_risk_from: Mapped[dt.date] = mapped_column(Date)
+    calendar_version: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str | None] = mapped_column(String(20), index=True, nullable=True)
+    """The status last announced; None until the first status pass after the deadline appeared."""
+    status_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    """The day ``status`` was computed for."""
+    met_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    timer_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When the timed re-check last scheduled for this deadline fires."""
+
+
+class Event(Base):
+    """Something that happened (a deadline's status moved, due dates changed, a document was
+    delivered …): the record webhook deliveries are made from. No personal data in ``data``."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(60), index=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class WebhookSubscription(Base):
+    """An organisation's webhook endpoint: the URL, the event types it wants and its secret."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    """May carry the receiver's token: never logged."""
+    events: Mapped[list[str]] = mapped_column(JSONType)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    secret: Mapped[str] = mapped_column(String(100))
+    """Kept as is: signing needs it (HMAC). Shown to the caller once."""
+    previous_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    previous_secret_until: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    """Deliveries are also signed with the previous secret until then (rotation)."""
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(40))
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class WebhookDelivery(Base):
+    """One event to one subscription, with where its delivery stands."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "subscription_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    """The ``Tiltas-Delivery`` header: the same for every attempt and redelivery."""
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    """pending → sending → delivered, or back to pending for a retry, or failed."""
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    """1, plus one per redelivery asked through the API."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Attempts made in this round."""
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), index=True, nullable=True
+    )
+    lease_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """A worker making an attempt holds the delivery until then; a crashed one lets go."""
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookAttempt(Base):
+    """Every attempt to deliver, as ``tiltas.webhooks.deliver`` reported it (no URL, secret,
+    payload or response body)."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(20))
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    retry_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class FeedToken(Base):
+    """A revocable token that lets a calendar application fetch an organisation's deadlines
+    feed without an API key. Stored as a SHA-256 of its secret, like API keys."""
+
+    __tablename__ = "feed_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(40), unique=True)
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(40))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
