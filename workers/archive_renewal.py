@@ -17,6 +17,8 @@ answers nothing changes; the next run tries again (the margin is months, runs ar
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +44,22 @@ log = logging.getLogger("tiltas.archive")
 RENEWALS_PER_RUN = 500
 """At most this many renewals per run (about a second each), so that a run stays well below
 the broker's visibility timeout (DOMAIN.md §9); the rest are renewed by the next runs."""
+
+
+# A stored version never changes (content-addressed), nor does its last TSA certificate:
+# reading it costs about 50 ms per document (pyHanko parses every signature), so a long-lived
+# worker reads each version once and the daily run only opens new and due documents.
+_EXPIRY_CACHE_ENTRIES = 500_000
+_UNKNOWN = object()
+_expiries: OrderedDict[str, datetime | None] = OrderedDict()
+_expiries_lock = threading.Lock()
+
+
+def _remember_expiry(pdf_sha256: str, expiry: datetime | None) -> None:
+    with _expiries_lock:
+        _expiries[pdf_sha256] = expiry
+        if len(_expiries) > _EXPIRY_CACHE_ENTRIES:
+            _expiries.popitem(last=False)
 
 
 @dataclass
@@ -107,6 +125,9 @@ class ArchiveRenewal:
         attempts = 0
         for version in self._versions():
             outcome.checked += 1
+            known = _expiries.get(version.pdf_sha256, _UNKNOWN)
+            if isinstance(known, datetime) and known - self.margin > moment:
+                continue
             try:
                 pdf = self.store.get(version.pdf_sha256)
                 expiry = last_archive_timestamp_expiry(pdf)
@@ -114,6 +135,7 @@ class ArchiveRenewal:
                 log.warning("archive renewal: document %s cannot be read", version.public_id)
                 outcome.unreadable += 1
                 continue
+            _remember_expiry(version.pdf_sha256, expiry)
             if expiry is not None and expiry - self.margin > moment:
                 continue
             outcome.due += 1

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from signing import renewal
 from signing.config import SignatureFieldSpec, SignatureRequest
 from signing.dev_pki import DevPki
 from signing.dev_responders import DevResponders
@@ -40,6 +42,7 @@ from tiltas.messaging import ARCHIVE_RENEW, celery_config
 from tiltas.models import Document, Organisation
 from tiltas.settings import Settings
 from tiltas.storage import FileStore
+from workers import archive_renewal
 from workers.archive_renewal import ArchiveRenewal, RenewalRun
 from workers.signing_runtime import SigningRuntime
 
@@ -201,6 +204,28 @@ def test_not_due_before_the_margin(archive: _Archive, signed: _Signed) -> None:
     archive.add(signed.short_tsa)
     run = archive.run(day=300)  # the TSA certificate expires on day 730; margin 365 days
     assert (run.checked, run.due, run.renewed) == (1, 0, 0)
+
+
+def test_a_version_not_due_is_read_once(
+    archive: _Archive, signed: _Signed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive.add(signed.long_tsa)
+    archive.add(signed.short_tsa)
+    opened: list[int] = []
+    read_expiry = renewal.last_archive_timestamp_expiry
+
+    def counting(pdf: bytes) -> datetime | None:
+        opened.append(len(pdf))
+        return read_expiry(pdf)
+
+    monkeypatch.setattr(archive_renewal, "_expiries", OrderedDict())
+    monkeypatch.setattr(archive_renewal, "last_archive_timestamp_expiry", counting)
+    archive.run(day=300)
+    archive.run(day=301)
+    # both read on the first run; the 25-year one never again, the short one when due
+    assert len(opened) == 2
+    run = archive.run(day=700, dry_run=True)
+    assert len(opened) == 3 and (run.checked, run.due) == (2, 1)
 
 
 def test_too_late_is_refused_and_alerted_once(
