@@ -16,13 +16,16 @@ from api.routes import (
     audit,
     cases,
     deadlines,
+    deliveries,
     documents,
     organisations,
     reference,
     remote_signing,
     verification,
+    webhooks,
 )
 from tiltas.db import make_engine, make_sessionmaker
+from tiltas.deadline_tracking import track_deadline_inputs
 from tiltas.settings import Settings
 
 
@@ -46,6 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = Database(engine, make_sessionmaker(engine))
+    # A changed release date or request G recomputes the case's stored deadlines on commit.
+    track_deadline_inputs(app.state.database.sessions)
     app.state.producer = make_producer(settings)
     errors.install(app)
     app.add_middleware(
@@ -59,9 +64,11 @@ def create_app(settings: Settings) -> FastAPI:
         organisations,
         cases,
         deadlines,
+        deliveries,
         documents,
         remote_signing,
         verification,
+        webhooks,
         apikeys,
         audit,
     ):

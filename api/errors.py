@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tiltas.delivery import InvalidDeliveryTransition
 from tiltas.documents import AcknowledgementRefused, DocumentNotReady, SigningOutOfOrder
 from tiltas.errors import (
     Forbidden,
@@ -23,6 +24,7 @@ from tiltas.errors import (
 )
 from tiltas.remote_signing import RemoteSigningRefused, SignatureValueMismatch
 from tiltas.storage import StorageError
+from tiltas.webhook_subscriptions import RedeliveryRefused
 
 log = logging.getLogger("tiltas.api")
 
@@ -42,6 +44,8 @@ STATUS_BY_ERROR: dict[type[TiltasError], int] = {
     SignatureValueMismatch: 422,
     RemoteSigningRefused: 409,
     StorageError: 500,
+    InvalidDeliveryTransition: 409,
+    RedeliveryRefused: 409,
 }
 
 TITLES = {
@@ -105,6 +109,12 @@ def _domain_error(_request: Request, error: Exception) -> JSONResponse:
         extra["reason"] = error.reason
     if isinstance(error, SigningOutOfOrder):
         extra["next_signer"] = error.next_signer
+    if isinstance(error, InvalidDeliveryTransition):
+        extra["current_state"] = error.current_state
+        extra["requested_state"] = error.requested_state
+        extra["allowed_states"] = error.allowed_states
+    if isinstance(error, RedeliveryRefused):
+        extra["reason"] = error.reason
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     return problem(status, error.code, error.message, headers=headers or None, **extra)

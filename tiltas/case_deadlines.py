@@ -1,8 +1,9 @@
 """The calendar in force (administrator's overrides, versioned) and a case's deadlines.
 
-Deadlines are computed from the case and its documents each time they are read, so a changed
-possible release date or calendar is reflected at once; each deadline names the calendar
-version that computed it.
+Deadlines are computed from the case, its documents and their delivery steps each time they
+are read, so a changed possible release date, calendar or delivery is reflected at once; each
+deadline names the calendar version that computed it. A deadline is met on the day its document
+reached the state ``tiltas.delivery.REQUIRED_STATE`` names for it (Lithuanian time).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tiltas.cases import visible_case, visible_cases
 from tiltas.deadlines import (
     CalendarOverrides,
     Deadline,
+    DeadlineKind,
     DeadlineStatus,
     OverrideDay,
     WorkingDayCalendar,
@@ -30,8 +32,17 @@ from tiltas.deadlines import (
     deadline_status,
     social_care_terms,
 )
+from tiltas.delivery import (
+    REQUIRED_STATE,
+    DeliveryState,
+    Milestone,
+    events_by_document,
+    lithuanian_day,
+    reached_at,
+    timeline,
+)
 from tiltas.documents import DocumentStatus
-from tiltas.models import CalendarRevision, Case, Document
+from tiltas.models import CalendarRevision, Case, DeliveryEvent, Document
 from tiltas.schema_types import StrictModel, Text
 
 
@@ -103,12 +114,6 @@ class CaseDeadline:
     met_on: dt.date | None
 
 
-def _first_signed(documents: list[Document], type_id: str) -> dt.date | None:
-    # [design] Until delivery is tracked, a document meets its deadline when it is signed.
-    dates = [d.signed_at.date() for d in documents if d.type_id == type_id and d.signed_at]
-    return min(dates) if dates else None
-
-
 def _first_made(documents: list[Document], type_id: str) -> dt.date | None:
     dates = [
         (
@@ -122,9 +127,42 @@ def _first_made(documents: list[Document], type_id: str) -> dt.date | None:
     return min(dates) if dates else None
 
 
+@dataclass(frozen=True)
+class _Progress:
+    """How far the case's documents had got by the end of ``today``."""
+
+    documents: list[Document]
+    steps: dict[int, list[Milestone]]
+    today: dt.date
+
+    def reached_on(self, type_id: str, state: DeliveryState) -> dt.date | None:
+        """The first day a document of this type reached ``state`` (Lithuanian time)."""
+        days = [
+            lithuanian_day(at)
+            for d in self.documents
+            if d.type_id == type_id and (at := reached_at(self.steps[d.id], state)) is not None
+        ]
+        return min(days) if days else None
+
+
+def _progress(
+    documents: list[Document], events: dict[int, list[DeliveryEvent]], today: dt.date
+) -> _Progress:
+    # Steps after today have not happened yet as far as ``today`` is concerned.
+    steps = {
+        d.id: [s for s in timeline(d, events.get(d.id, [])) if s.day <= today] for d in documents
+    }
+    return _Progress(documents, steps, today)
+
+
 def _deadlines_of(
-    case: Case, documents: list[Document], calendar: WorkingDayCalendar, today: dt.date
+    case: Case,
+    documents: list[Document],
+    events: dict[int, list[DeliveryEvent]],
+    calendar: WorkingDayCalendar,
+    today: dt.date,
 ) -> list[CaseDeadline]:
+    progress = _progress(documents, events, today)
     if case.kind == CaseKind.conditional_release:
         if case.release_date is None:
             return []
@@ -135,28 +173,80 @@ def _deadlines_of(
         request_filed_on = _first_made(documents, "G")
         if request_filed_on is None:
             return []
-        terms = social_care_terms(calendar, request_filed_on)
+        terms = social_care_terms(
+            calendar,
+            request_filed_on,
+            handed_over_on=progress.reached_on(
+                "G", REQUIRED_STATE[DeadlineKind.QUESTIONNAIRE_HANDOVER]
+            ),
+            # [design] Registration at the Prison Department is the day application J is
+            # delivered there (its DMS registers what it receives).
+            registered_on=progress.reached_on("J", DeliveryState.delivered),
+        )
     result = []
     for deadline in terms:
-        met_on = _first_signed(documents, deadline.document_id) if deadline.document_id else None
-        if met_on is not None and met_on > today:
-            met_on = None
+        required = REQUIRED_STATE.get(deadline.kind)
+        met_on = (
+            progress.reached_on(deadline.document_id, required)
+            if deadline.document_id is not None and required is not None
+            else None
+        )
         result.append(CaseDeadline(deadline, deadline_status(deadline, today, met_on), met_on))
     return result
+
+
+def compute_case_deadlines(
+    session: Session, case: Case, calendar: WorkingDayCalendar, today: dt.date
+) -> list[CaseDeadline]:
+    """The case's deadlines from its documents and their delivery steps (not audited)."""
+    documents = list(session.scalars(select(Document).where(Document.case_id == case.id)))
+    events = events_by_document(session, [d.id for d in documents])
+    return _deadlines_of(case, documents, events, calendar, today)
 
 
 def case_deadlines(
     session: Session, principal: Principal, case_public_id: str, today: dt.date
 ) -> list[CaseDeadline]:
     case = visible_case(session, principal, case_public_id)
-    documents = list(session.scalars(select(Document).where(Document.case_id == case.id)))
-    return _deadlines_of(case, documents, calendar_in_force(session), today)
+    return compute_case_deadlines(session, case, calendar_in_force(session), today)
 
 
 @dataclass(frozen=True)
 class OrganisationDeadline:
     case_id: str
     item: CaseDeadline
+
+
+def deadlines_of_cases(
+    session: Session,
+    cases: list[Case],
+    today: dt.date,
+    *,
+    statuses: frozenset[DeadlineStatus] | None = None,
+    due_before: dt.date | None = None,
+    document: str | None = None,
+) -> list[OrganisationDeadline]:
+    """The deadlines of these cases, soonest first."""
+    # Four queries in all: the documents, their delivery steps, the calendar (and the cases).
+    documents_by_case: dict[int, list[Document]] = defaultdict(list)
+    for row in session.scalars(select(Document).where(Document.case_id.in_([c.id for c in cases]))):
+        documents_by_case[row.case_id or 0].append(row)
+    events = events_by_document(
+        session, [d.id for docs in documents_by_case.values() for d in docs]
+    )
+    calendar = calendar_in_force(session)
+    found: list[OrganisationDeadline] = []
+    for case in cases:
+        for item in _deadlines_of(case, documents_by_case[case.id], events, calendar, today):
+            if statuses is not None and item.status not in statuses:
+                continue
+            if due_before is not None and item.deadline.due_date > due_before:
+                continue
+            if document is not None and item.deadline.document_id != document:
+                continue
+            found.append(OrganisationDeadline(case.public_id, item))
+    found.sort(key=lambda d: (d.item.deadline.due_date, d.case_id, d.item.deadline.kind.value))
+    return found
 
 
 def organisation_deadlines(
@@ -169,21 +259,11 @@ def organisation_deadlines(
     document: str | None = None,
 ) -> list[OrganisationDeadline]:
     """The deadlines of every case the caller's organisation takes part in, soonest first."""
-    # Three queries in all: the cases, their documents, the calendar.
-    cases = visible_cases(session, principal)
-    documents_by_case: dict[int, list[Document]] = defaultdict(list)
-    for row in session.scalars(select(Document).where(Document.case_id.in_([c.id for c in cases]))):
-        documents_by_case[row.case_id or 0].append(row)
-    calendar = calendar_in_force(session)
-    found: list[OrganisationDeadline] = []
-    for case in cases:
-        for item in _deadlines_of(case, documents_by_case[case.id], calendar, today):
-            if statuses is not None and item.status not in statuses:
-                continue
-            if due_before is not None and item.deadline.due_date > due_before:
-                continue
-            if document is not None and item.deadline.document_id != document:
-                continue
-            found.append(OrganisationDeadline(case.public_id, item))
-    found.sort(key=lambda d: (d.item.deadline.due_date, d.case_id, d.item.deadline.kind.value))
-    return found
+    return deadlines_of_cases(
+        session,
+        visible_cases(session, principal),
+        today,
+        statuses=statuses,
+        due_before=due_before,
+        document=document,
+    )

@@ -14,6 +14,12 @@ PREPARE_REMOTE_SIGNATURE = "tiltas.documents.remote_signature.prepare"
 COMPLETE_REMOTE_SIGNATURE = "tiltas.documents.remote_signature.complete"
 VERIFY_AUDIT_CHAIN = "tiltas.audit.verify_chain"
 ARCHIVE_RENEW = "tiltas.archive.renew"
+SWEEP_DEADLINES = "tiltas.deadlines.sweep"
+CHECK_DEADLINE = "tiltas.deadlines.check"
+"""A timed re-check of one deadline: args (deadline id, the ISO due date it expects)."""
+DISPATCH_WEBHOOKS = "tiltas.webhooks.dispatch"
+DELIVER_WEBHOOK = "tiltas.webhooks.deliver"
+"""One attempt of one webhook delivery: args (delivery id)."""
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

@@ -60,6 +60,24 @@ class Settings(BaseSettings):
 
     redis_server_bin: str = "redis-server"
 
+    deadline_sweep_interval_s: float = Field(default=900.0, ge=10.0, le=86_400.0)
+    """How often the sweep brings deadline statuses up to date and announces their moves."""
+    deadline_timer_horizon_s: float = Field(default=1800.0, gt=0.0)
+    """Timed re-checks are put on the broker only this long ahead, and never more than half
+    the visibility timeout (DOMAIN.md §9); later ones wait in the database for a later sweep."""
+    webhook_dispatch_interval_s: float = Field(default=10.0, ge=0.5, le=3600.0)
+    """How often the dispatcher hands due webhook deliveries (retries included) to workers."""
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100)
+    webhook_retry_base_s: float = Field(default=30.0, gt=0.0)
+    """Wait after the first failed attempt; doubled after each one (less random jitter)."""
+    webhook_retry_cap_s: float = Field(default=6 * 3600.0, gt=0.0)
+    """No wait between attempts is longer."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0.0, le=120.0)
+    webhook_allow_loopback: bool = False
+    """Development and tests only: webhooks to 127.0.0.0/8 and ::1 (refused in production)."""
+    webhook_allow_private: bool = False
+    """On-premises: webhooks to a DMS on a private network (RFC 1918, unique-local)."""
+
     converter_pool_size: int = 1
     """LibreOffice converters per worker process (each worker process has its own pool)."""
     conversion_timeout_s: float = 60.0
@@ -145,3 +163,18 @@ class Settings(BaseSettings):
         if self.broker_url:
             return self.broker_url
         return f"redis+socket://{self.redis_socket_path}"
+
+    @property
+    def timer_horizon_s(self) -> float:
+        # A task waiting on Redis longer than the visibility timeout is delivered twice.
+        return min(self.deadline_timer_horizon_s, self.visibility_timeout_s / 2)
+
+    @model_validator(mode="after")
+    def _webhook_limits(self) -> Settings:
+        if self.webhook_retry_base_s > self.webhook_retry_cap_s:
+            raise ValueError(
+                "TILTAS_WEBHOOK_RETRY_BASE_S must not exceed TILTAS_WEBHOOK_RETRY_CAP_S"
+            )
+        if self.environment is Environment.production and self.webhook_allow_loopback:
+            raise ValueError("production refuses TILTAS_WEBHOOK_ALLOW_LOOPBACK")
+        return self

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 
 from api.deps import DatabaseDep, PrincipalDep, TodayDep, require_role
 from templates.schemas import DocumentTypeId
-from tiltas import case_deadlines
+from tiltas import case_deadlines, deadline_tracking
 from tiltas.access import Role
+from tiltas.cases import visible_case
 from tiltas.deadlines import DeadlineStatus, WorkingDayCalendar
 from tiltas.deadlines.ical import CalendarDeadline, deadlines_calendar
 from tiltas.organisations import get_organisation
@@ -37,10 +38,19 @@ def replace_overrides(
     data: case_deadlines.CalendarOverridesInput, principal: PrincipalDep, database: DatabaseDep
 ) -> dict[str, Any]:
     """Replace the overrides (administrators): a new calendar version; deadlines read
-    afterwards are computed with it and name it."""
+    afterwards are computed with it and name it. Every case's stored deadlines are recomputed
+    at once: ``changed_deadlines`` lists each due date that moved (also announced to webhooks
+    as ``deadlines.changed``, per case)."""
     require_role(principal, Role.admin)
     with database.transaction() as session:
-        return _calendar_public(case_deadlines.set_overrides(session, data, principal.key_id))
+        calendar = case_deadlines.set_overrides(session, data, principal.key_id)
+        refreshed = deadline_tracking.refresh_all(
+            session, cause=deadline_tracking.ChangeCause.calendar
+        )
+        return {
+            **_calendar_public(calendar),
+            "changed_deadlines": [c.as_json() for c in refreshed.changes],
+        }
 
 
 def _public(item: case_deadlines.CaseDeadline, case_id: str | None = None) -> dict[str, Any]:
@@ -118,3 +128,21 @@ def list_case_deadlines(
     with database.transaction() as session:
         found = case_deadlines.case_deadlines(session, principal, case_id, today)
     return [_public(item) for item in found]
+
+
+@router.get("/v1/cases/{case_id}/deadline-changes")
+def list_deadline_changes(
+    case_id: str,
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[dict[str, Any]]:
+    """What recomputations changed in the case's deadlines, newest first: the cause (possible
+    release date, calendar, documents …) and each deadline's old and new due date (None when
+    it appeared or went away). The same reports go to webhooks as ``deadlines.changed``."""
+    with database.transaction() as session:
+        case = visible_case(session, principal, case_id)
+        return [
+            {"id": event.public_id, "occurred_at": event.occurred_at, **event.data}
+            for event in deadline_tracking.change_reports(session, case, limit=limit)
+        ]
