@@ -122,6 +122,75 @@ def apikey_create(org_code: str, role: str, label: str) -> None:
     click.echo(issued.secret_key)
 
 
+@main.group()
+def user() -> None:
+    """People who sign in to the web pages."""
+
+
+def _read_password() -> str:
+    # A terminal is asked twice without echo; a pipe gives the first line of standard input.
+    if sys.stdin.isatty():
+        password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user.command("create")
+@click.option("--organisation", "org_code", required=True, help="Code of the user's organisation.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--email", required=True, help="The sign-in name.")
+@click.option("--name", "full_name", default="", help="The person's full name, shown on pages.")
+def user_create(org_code: str, role: str, email: str, full_name: str) -> None:
+    """Create a user of the web pages; the password is read from the terminal (asked twice)
+    or from the first line of standard input."""
+    from tiltas import audit
+    from tiltas.users import create_user
+
+    password = _read_password()
+    with _transaction() as session:
+        try:
+            created = create_user(session, org_code, Role(role), email, password, full_name)
+        except TiltasError as error:
+            _fail(_describe(error))
+        audit.record(
+            session,
+            audit.Actor("cli", org_code, "operator"),
+            audit.AuditAction.create,
+            "user",
+            created.public_id,
+        )
+    click.echo(f"user {created.email} of {org_code} as {role} created")
+
+
+@user.command("password")
+@click.option("--email", required=True)
+def user_password(email: str) -> None:
+    """Set a user's password (read like ``user create``'s); it ends the user's sessions."""
+    from tiltas.users import set_password
+
+    password = _read_password()
+    with _transaction() as session:
+        try:
+            set_password(session, email, password)
+        except TiltasError as error:
+            _fail(_describe(error))
+    click.echo(f"password of {email} changed")
+
+
+@user.command("disable")
+@click.option("--email", required=True)
+def user_disable(email: str) -> None:
+    """Stop a user from signing in and end the user's sessions."""
+    from tiltas.users import disable_user
+
+    with _transaction() as session:
+        try:
+            disable_user(session, email)
+        except TiltasError as error:
+            _fail(_describe(error))
+    click.echo(f"user {email} disabled")
+
+
 @main.group("audit")
 def audit_group() -> None:
     """The audit log."""
