@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors, openapi
+from api import errors, openapi, web
 from api.deps import Database
 from api.middleware import BodySizeLimit
 from api.queue import make_producer
@@ -57,7 +57,10 @@ def create_app(settings: Settings) -> FastAPI:
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         # Archivists verify whole PDFs, scanned annexes included.
-        larger_for={"/v1/verify": verification.VERIFICATION_MAX_BYTES},
+        larger_for={
+            "/v1/verify": verification.VERIFICATION_MAX_BYTES,
+            web.VERIFY_PATH: verification.VERIFICATION_MAX_BYTES,
+        },
     )
     for module in (
         reference,
@@ -73,5 +76,6 @@ def create_app(settings: Settings) -> FastAPI:
         audit,
     ):
         app.include_router(module.router)
+    web.install(app)
     openapi.install(app, documents.EnvelopeInput)
     return app

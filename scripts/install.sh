@@ -13,7 +13,8 @@ packages=(
   poppler-utils qpdf procps
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(postgresql softhsm2 opensc)
+  # chromium: Debian's, driven by Playwright in tests/web (Playwright downloads no browser).
+  packages+=(postgresql softhsm2 opensc chromium)
 fi
 
 missing=()
