@@ -1,5 +1,6 @@
-"""``tiltas serve``: start the broker (embedded default), the Celery worker and the API as
-child processes, restart any that dies, and stop them all on SIGTERM / Ctrl-C.
+"""``tiltas serve``: start the broker (embedded default), the Celery worker, the Celery beat
+scheduler and the API as child processes, restart any that dies, and stop them all on SIGTERM /
+Ctrl-C.
 
 Each child runs in its own process group, so a dead worker's pool processes are killed
 with it and cannot finish a task the broker is about to hand to the restarted worker.
@@ -169,6 +170,28 @@ def plan_children(settings: Settings) -> list[Child]:
             ],
         )
     )
+    if settings.run_beat:
+        # Beat is a child of its own, not the worker's ``-B``: restarting a crashed worker then
+        # never starts a second scheduler, and the supervisor keeps exactly one running. A
+        # beat killed mid-write loses at most a tick; its tasks read their state from the
+        # database, so the next tick catches up.
+        children.append(
+            Child(
+                "beat",
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers.main",
+                    "beat",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(settings.beat_schedule_path),
+                ],
+            )
+        )
     children.append(
         Child(
             "api",

@@ -49,7 +49,20 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         # A worker process starts LibreOffice before it takes work (a few seconds).
         "worker_proc_alive_timeout": 120,
+        # Celery beat: one per installation (``tiltas serve`` runs it, TILTAS_RUN_BEAT).
+        "beat_schedule_filename": str(settings.beat_schedule_path),
         "beat_schedule": {
+            "deadlines-sweep": {
+                "task": SWEEP_DEADLINES,
+                "schedule": settings.deadline_sweep_interval_s,
+                # A sweep still queued when the next is due is not worth running.
+                "options": {"expires": settings.deadline_sweep_interval_s},
+            },
+            "webhooks-dispatch": {
+                "task": DISPATCH_WEBHOOKS,
+                "schedule": settings.webhook_dispatch_interval_s,
+                "options": {"expires": settings.webhook_dispatch_interval_s},
+            },
             # DOMAIN.md §8: archive timestamps renewed before their TSA certificates expire.
             "archive-renewal": {"task": ARCHIVE_RENEW, "schedule": 24 * 3600.0},
         },

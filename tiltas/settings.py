@@ -60,6 +60,9 @@ class Settings(BaseSettings):
 
     redis_server_bin: str = "redis-server"
 
+    run_beat: bool = True
+    """``tiltas serve`` runs the Celery beat scheduler (deadline sweep, webhook dispatcher).
+    Exactly one beat may run: turn it off on every further instance sharing the broker."""
     deadline_sweep_interval_s: float = Field(default=900.0, ge=10.0, le=86_400.0)
     """How often the sweep brings deadline statuses up to date and announces their moves."""
     deadline_timer_horizon_s: float = Field(default=1800.0, gt=0.0)
@@ -163,6 +166,11 @@ class Settings(BaseSettings):
         if self.broker_url:
             return self.broker_url
         return f"redis+socket://{self.redis_socket_path}"
+
+    @property
+    def beat_schedule_path(self) -> Path:
+        """Where beat keeps when each periodic task last ran."""
+        return (self.data_dir / "run" / "celerybeat-schedule").resolve()
 
     @property
     def timer_horizon_s(self) -> float:

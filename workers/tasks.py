@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 from functools import cache
 from typing import Any
 
+import httpx
 from celery import current_app, shared_task
 from celery.signals import worker_process_init
 from sqlalchemy.orm import Session, sessionmaker
 
 from signing.errors import TimestampUnavailable
 from templates.conversion import ConverterPool, ConverterPoolSettings
-from tiltas import audit
+from tiltas import audit, deadline_tracking, webhook_dispatch
 from tiltas.db import make_engine, make_sessionmaker, transaction
 from tiltas.messaging import (
     ARCHIVE_RENEW,
+    CHECK_DEADLINE,
     COMPLETE_REMOTE_SIGNATURE,
+    DELIVER_WEBHOOK,
+    DISPATCH_WEBHOOKS,
     GENERATE_DOCUMENT,
     PREPARE_REMOTE_SIGNATURE,
     RECORD_ACKNOWLEDGEMENT,
     SIGN_DOCUMENT,
+    SWEEP_DEADLINES,
     VERIFY_AUDIT_CHAIN,
 )
+from tiltas.models import utcnow
 from tiltas.settings import Settings
 from tiltas.storage import FileStore
+from tiltas.webhooks import AttemptOutcome, delivery_client
 from workers.archive_renewal import archive_renewal_for
 from workers.pipeline import (
     TRANSIENT_CONVERSION_ERRORS,
@@ -170,6 +178,88 @@ def record_acknowledgement(self: Any, public_id: str, kind: str, upload_sha256: 
         if self.request.retries >= self.max_retries:
             return error.code
         raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error
+
+
+# ---------------------------------------------------------------- deadlines and webhooks
+
+
+@shared_task(bind=True, name=SWEEP_DEADLINES)  # type: ignore[untyped-decorator]
+def sweep_deadlines(self: Any) -> dict[str, int]:
+    """Beat: bring deadline statuses up to date, announce their moves, set timed re-checks
+    due soon (safe to run twice: it compares with what is stored)."""
+    settings = _settings(self)
+    report = deadline_tracking.sweep(
+        _sessions(settings.resolved_database_url), horizon_s=settings.timer_horizon_s
+    )
+    for timer in report.timers:
+        check_deadline.apply_async(
+            args=[timer.deadline_id, timer.expected_due_date.isoformat()], eta=timer.fire_at
+        )
+    for delivery_id in report.deliveries:
+        deliver_webhook.apply_async(args=[delivery_id])
+    return {
+        "cases": report.cases,
+        "changes": len(report.changes),
+        "status_changes": len(report.status_changes),
+        "timers": len(report.timers),
+    }
+
+
+@shared_task(bind=True, name=CHECK_DEADLINE)  # type: ignore[untyped-decorator]
+def check_deadline(self: Any, deadline_id: int, expected_due_date: str) -> str:
+    """A deadline's timed re-check: nothing if the deadline moved since it was set."""
+    settings = _settings(self)
+    with transaction(_sessions(settings.resolved_database_url)) as session:
+        result = deadline_tracking.fire_timer(
+            session,
+            deadline_id,
+            dt.date.fromisoformat(expected_due_date),
+            deadline_tracking.lithuanian_today(),
+        )
+    for delivery_id in result.deliveries:
+        deliver_webhook.apply_async(args=[delivery_id])
+    return result.outcome.value
+
+
+@cache
+def _webhook_client() -> httpx.Client:
+    client = delivery_client()
+    atexit.register(client.close)
+    return client
+
+
+@shared_task(bind=True, name=DISPATCH_WEBHOOKS)  # type: ignore[untyped-decorator]
+def dispatch_webhooks(self: Any) -> int:
+    """Beat: hand every due webhook delivery (first attempts the API did not enqueue, retries,
+    attempts whose worker died) to a worker."""
+    settings = _settings(self)
+    with transaction(_sessions(settings.resolved_database_url)) as session:
+        due = webhook_dispatch.due_deliveries(
+            session, utcnow(), queue_for_s=max(60.0, 6 * settings.webhook_dispatch_interval_s)
+        )
+    for delivery_id in due:
+        deliver_webhook.apply_async(args=[delivery_id])
+    return len(due)
+
+
+@shared_task(bind=True, name=DELIVER_WEBHOOK)  # type: ignore[untyped-decorator]
+def deliver_webhook(self: Any, delivery_id: str) -> str:
+    """One attempt of one delivery (nothing if it is not due or another worker holds it). A
+    retry due soon is queued here; a later one waits for the dispatcher."""
+    settings = _settings(self)
+    result = webhook_dispatch.attempt_delivery(
+        _sessions(settings.resolved_database_url),
+        delivery_id,
+        client=_webhook_client(),
+        policy=webhook_dispatch.delivery_policy(settings),
+    )
+    if result is None:
+        return "not_due"
+    if result.outcome is AttemptOutcome.RETRY and result.retry_at is not None:
+        wait = (result.retry_at - utcnow()).total_seconds()
+        if wait <= settings.timer_horizon_s:
+            deliver_webhook.apply_async(args=[delivery_id], countdown=max(0.0, wait))
+    return result.outcome.value
 
 
 # ---------------------------------------------------------------- archive renewal
