@@ -103,17 +103,24 @@ def list_organisation_deadlines(
 )
 def deadlines_feed(principal: PrincipalDep, database: DatabaseDep, today: TodayDep) -> Response:
     """The same deadlines as an iCalendar feed: case ids and legal bases only, no names or
-    personal codes; a moved due date updates its event (stable UIDs)."""
+    personal codes; a moved due date updates its event (stable UIDs). Calendar applications,
+    which cannot send an API key, subscribe to ``/v1/feeds/{token}/deadlines.ics`` instead."""
     with database.transaction() as session:
         found = case_deadlines.organisation_deadlines(session, principal, today)
         organisation = get_organisation(session, principal.organisation_code)
         name = organisation.name
+    return calendar_response(found, name)
+
+
+def calendar_response(
+    found: list[case_deadlines.OrganisationDeadline], organisation_name: str
+) -> Response:
     feed = deadlines_calendar(
         (
             CalendarDeadline.from_deadline(d.item.deadline, case_id=d.case_id, status=d.item.status)
             for d in found
         ),
-        organisation_name=name,
+        organisation_name=organisation_name,
         generated_at=dt.datetime.now(dt.UTC),
     )
     return Response(feed, media_type="text/calendar; charset=utf-8")
