@@ -35,6 +35,8 @@ class DocumentStatus(StrEnum):
     generated = "generated"
     signed = "signed"
     failed = "failed"
+    cancelled = "cancelled"
+    """Asked for in a batch that was cancelled before the document was made."""
 
 
 class DocumentNotReady(TiltasError):

@@ -180,6 +180,30 @@ class Document(Base):
     """Earlier PDF versions (SHA-256), oldest first; each signature adds a version."""
     renewals: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     """Archive renewals (a new document timestamp each), oldest first."""
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("batches.id"), index=True, nullable=True
+    )
+
+
+class Batch(Base):
+    """Many documents asked for in one call (every protocol K of a meeting, list C for
+    everyone due next month…); its progress is its documents' states."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    """running or cancelled; finished is derived from the documents."""
+    sign: Mapped[bool] = mapped_column(default=True)
+    """Sign each document for every official signer, in order, once generated."""
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(40))
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
 
 
 class RemoteSigningSession(Base):
@@ -235,6 +259,7 @@ class CalendarRevision(Base):
     overrides: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(40))
+
 
 class DeliveryEvent(Base):
     """A step of a document on its way to its recipient after signing (sent, delivered,

@@ -26,6 +26,7 @@ from signing.errors import RemoteSigningRefused as ValueDoesNotVerify
 from signing.remote import signature_value_of
 from tiltas import audit, documents
 from tiltas.apikeys import Principal
+from tiltas.db import aware_utc
 from tiltas.errors import FieldProblem, InvalidInput, NotFound, TiltasError
 from tiltas.models import Document, RemoteSigningSession, utcnow
 
@@ -217,15 +218,10 @@ def check_open(record: RemoteSigningSession, document: Document, now: dt.datetim
         raise RemoteSigningRefused("the signature could not be prepared", "failed")
     if record.status == SessionStatus.preparing:
         raise RemoteSigningRefused("the signature is still being prepared", "not_prepared")
-    if now >= _aware(record.expires_at):
+    if now >= aware_utc(record.expires_at):
         raise RemoteSigningRefused("the signing session has expired", "stale")
     if document.pdf_sha256 != record.source_pdf_sha256:
         raise RemoteSigningRefused("the document changed after the signature was prepared", "stale")
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """SQLite gives back naive datetimes; ours are all UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def public(record: RemoteSigningSession, document: Document) -> dict[str, Any]:
@@ -235,8 +231,8 @@ def public(record: RemoteSigningSession, document: Document) -> dict[str, Any]:
         "document_id": document.public_id,
         "signer": record.signer_index,
         "status": record.status,
-        "expires_at": _aware(record.expires_at).isoformat(),
+        "expires_at": aware_utc(record.expires_at).isoformat(),
         "challenge": challenge,
         "failure": record.failure,
-        "completed_at": _aware(record.completed_at).isoformat() if record.completed_at else None,
+        "completed_at": aware_utc(record.completed_at).isoformat() if record.completed_at else None,
     }

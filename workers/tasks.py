@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import threading
 from functools import cache
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from signing.errors import TimestampUnavailable
 from templates.conversion import ConverterPool, ConverterPoolSettings
-from tiltas import audit, deadline_tracking, webhook_dispatch
+from tiltas import audit, batches, deadline_tracking, webhook_dispatch
 from tiltas.db import make_engine, make_sessionmaker, transaction
 from tiltas.messaging import (
     ARCHIVE_RENEW,
@@ -50,14 +51,19 @@ def _sessions(database_url: str) -> sessionmaker[Session]:
 
 
 def converter_for(settings: Settings) -> ConverterPool:
-    return _converter(
-        ConverterPoolSettings(
-            pool_size=settings.converter_pool_size,
-            conversion_timeout=settings.conversion_timeout_s,
-            soffice_path=settings.soffice_bin,
-            profile_root=settings.resolved_converter_profile_dir,
-        )
+    pool_settings = ConverterPoolSettings(
+        pool_size=settings.converter_pool_size,
+        conversion_timeout=settings.conversion_timeout_s,
+        soffice_path=settings.soffice_bin,
+        profile_root=settings.resolved_converter_profile_dir,
     )
+    # Under a thread pool two first tasks arrive together: one starts the converters, the
+    # other waits for them (two pools on the same profiles would kill each other's soffice).
+    with _converters_lock:
+        return _converter(pool_settings)
+
+
+_converters_lock = threading.Lock()
 
 
 @cache
@@ -106,11 +112,22 @@ def generate_document(self: Any, public_id: str) -> str:
     """Render, convert, check and store one requested document (idempotent by id)."""
     pipeline = pipeline_for(_settings(self))
     try:
-        return pipeline.generate(public_id)
+        status = pipeline.generate(public_id)
     except TRANSIENT_CONVERSION_ERRORS as error:
         if self.request.retries >= self.max_retries:
             return pipeline.fail(public_id, error.code, str(error))
         raise self.retry(countdown=min(60, 2**self.request.retries), exc=error) from error
+    _continue_batch(self, public_id)
+    return status
+
+
+def _continue_batch(task: Any, public_id: str) -> None:
+    """In a batch that signs, hand the document to its next signer (a repeated hand-over is
+    harmless: signing is idempotent by document and signer)."""
+    with transaction(_sessions(_settings(task).resolved_database_url)) as session:
+        index = batches.next_signature(session, public_id)
+    if index is not None:
+        task.app.send_task(SIGN_DOCUMENT, args=[public_id, index])
 
 
 @shared_task(bind=True, name=SIGN_DOCUMENT, max_retries=12)  # type: ignore[untyped-decorator]
@@ -124,12 +141,14 @@ def sign_document(self: Any, public_id: str, index: int) -> str:
         signing_runtime_for(settings),
     )
     try:
-        return signer.sign(public_id, index)
+        status = signer.sign(public_id, index)
     except TimestampUnavailable as error:
         signer.record_failure(public_id, error.code, str(error))
         if self.request.retries >= self.max_retries:
             return error.code
         raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error
+    _continue_batch(self, public_id)
+    return status
 
 
 def _remote_signatures(settings: Settings) -> RemoteSignatures:

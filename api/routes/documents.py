@@ -160,6 +160,26 @@ def read_document_type(type_id: str, principal: PrincipalDep) -> dict[str, Any]:
     }
 
 
+def request_checked_document(session: Any, principal: Principal, body: DocumentCreate) -> Document:
+    """Check everything (bad input is a 422 and nothing is stored), then store the request."""
+    type_id = body.type.value
+    documents.check_may_author(principal, type_id, body.case_id)
+    case = None
+    envelope: dict[str, Any] = body.envelope.model_dump(mode="json", exclude_none=True)
+    envelope["document_type"] = type_id
+    envelope["author"] = documents.author_of(session, principal)
+    if body.case_id is not None:
+        case, envelope["subject"] = documents.subject_of(session, principal, body.case_id)
+    _kind, checked_envelope, checked_data = validate(type_id, envelope, body.data)
+    envelope_json = checked_envelope.model_dump(mode="json")
+    data_json = checked_data.model_dump(mode="json")
+    active = documents.active_template(session, type_id)
+    version = active or template_version(template_bytes(type_id))
+    return documents.request_document(
+        session, principal, type_id, case, envelope_json, data_json, version
+    )
+
+
 def wait_for_document(
     database: Any, public_id: str, seconds: float, done: Callable[[Document], bool]
 ) -> Document:
@@ -184,25 +204,10 @@ def create_document(
     """Ask for a document: it is rendered, converted to PDF/A-2b, checked and stored by a
     worker. The answer is 201 with the document when that finished within the wait, else 202;
     follow ``Location`` either way."""
-    type_id = body.type.value
-    documents.check_may_author(principal, type_id, body.case_id)
+    documents.check_may_author(principal, body.type.value, body.case_id)
 
     def perform(session: Any) -> StoredResponse:
-        case = None
-        envelope: dict[str, Any] = body.envelope.model_dump(mode="json", exclude_none=True)
-        envelope["document_type"] = type_id
-        envelope["author"] = documents.author_of(session, principal)
-        if body.case_id is not None:
-            case, envelope["subject"] = documents.subject_of(session, principal, body.case_id)
-        # Everything is checked now, so bad input is a 422 and nothing is stored.
-        _kind, checked_envelope, checked_data = validate(type_id, envelope, body.data)
-        envelope_json = checked_envelope.model_dump(mode="json")
-        data_json = checked_data.model_dump(mode="json")
-        active = documents.active_template(session, type_id)
-        version = active or template_version(template_bytes(type_id))
-        document = documents.request_document(
-            session, principal, type_id, case, envelope_json, data_json, version
-        )
+        document = request_checked_document(session, principal, body)
         return StoredResponse(
             202,
             document_view(document, body.case_id),

@@ -1,0 +1,129 @@
+"""Batches: many documents in one call, followed as one job with progress, cancel, results."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signing.dev_pki import ensure_dev_pki
+from signing.keys import load_certificates
+from signing.validation import async_validate_signed_pdf
+from tests.support.documents import documents_settings, running_worker
+from tests.support.factories import World, care_case
+from tests.support.servers import RedisServer
+from tiltas.access import Role
+from tiltas.messaging import GENERATE_DOCUMENT
+from tiltas.settings import Settings
+from workers.app import make_celery
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def settings(
+    database_url: str,
+    tmp_path: Path,
+    redis_server: RedisServer,
+    converter_profiles: Path,
+    dev_pki_root: Path,
+) -> Settings:
+    return documents_settings(
+        database_url, tmp_path / "data", redis_server.url, converter_profiles, dev_pki_root
+    )
+
+
+def _protocols(world: World, count: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Protocol K for each of ``count`` convicts of one commission meeting."""
+    director = world.institution.auth(Role.director)
+    commission = world.orgs["commission"].auth(Role.commission)
+    example = world.client.get("/v1/document-types/K", headers=commission).json()["example"]
+    items = []
+    for _ in range(count):
+        case_id = world.client.post("/v1/cases", json=care_case(world), headers=director).json()[
+            "id"
+        ]
+        items.append({**example, "case_id": case_id})
+    return commission, items
+
+
+def _until_finished(world: World, headers: dict[str, str], batch_id: str) -> dict[str, Any]:
+    """Follow the job as a DMS would, until it is no longer running (bounded)."""
+    for _ in range(1200):
+        batch = world.client.get(f"/v1/batches/{batch_id}", headers=headers).json()
+        if batch["state"] != "running":
+            return batch
+        time.sleep(0.25)
+    raise AssertionError(f"batch still running: {batch}")
+
+
+def test_protocols_of_a_meeting_are_made_and_signed_by_both_officials(
+    world: World, settings: Settings, dev_pki_root: Path
+) -> None:
+    commission, items = _protocols(world, 3)
+    with running_worker(settings):
+        created = world.client.post("/v1/batches", json={"documents": items}, headers=commission)
+        assert created.status_code == 202, created.text
+        job = created.json()
+        assert job["total"] == 3 and job["state"] == "running"
+        assert created.headers["Location"] == f"/v1/batches/{job['id']}"
+        finished = _until_finished(world, commission, job["id"])
+    assert finished["state"] == "completed"
+    assert finished["counts"]["signed"] == 3 and finished["failures"] == [], finished
+
+    made = world.client.get(f"/v1/batches/{job['id']}/documents", headers=commission).json()
+    assert [d["case_id"] for d in made] == [item["case_id"] for item in items]
+    assert all([s["index"] for s in d["signatures"]] == [1, 2] for d in made)
+    pdf = world.client.get(f"/v1/documents/{made[0]['id']}/pdf", headers=commission).content
+    roots = load_certificates([ensure_dev_pki(dev_pki_root).root_cert_path])
+    validation = asyncio.run(async_validate_signed_pdf(pdf, roots))
+    assert len(validation.signatures) == 2 and validation.reaches_lta
+
+    foreign = world.orgs["commission_2"].auth(Role.commission)
+    assert world.client.get(f"/v1/batches/{job['id']}", headers=foreign).status_code == 404
+
+
+def test_one_bad_item_refuses_the_batch_and_stores_nothing(world: World) -> None:
+    commission, items = _protocols(world, 2)
+    items[1] = {**items[1], "data": {**items[1]["data"], "meeting_date": "not a date"}}
+    items.append({**items[0], "case_id": "no-such-case"})
+    refused = world.client.post("/v1/batches", json={"documents": items}, headers=commission)
+    assert refused.status_code == 422, refused.text
+    fields = {e["field"] for e in refused.json()["errors"]}
+    assert fields == {"documents.1.data.meeting_date", "documents.2.case_id"}
+    for item in items[:2]:
+        listed = world.client.get(f"/v1/cases/{item['case_id']}/documents", headers=commission)
+        assert listed.json() == []
+
+
+def test_cancel_stops_what_has_not_started(world: World, settings: Settings) -> None:
+    commission, items = _protocols(world, 3)
+    # No worker yet: nothing has started when the batch is cancelled.
+    job = world.client.post(
+        "/v1/batches",
+        json={"documents": items},
+        headers={**commission, "Idempotency-Key": "meeting-7"},
+    ).json()
+    again = world.client.post(
+        "/v1/batches",
+        json={"documents": items},
+        headers={**commission, "Idempotency-Key": "meeting-7"},
+    )
+    assert again.json()["id"] == job["id"] and again.headers["Idempotent-Replayed"] == "true"
+    cancelled = world.client.post(f"/v1/batches/{job['id']}/cancel", headers=commission).json()
+    assert cancelled["state"] == "cancelled" and cancelled["counts"]["cancelled"] == 3
+    assert (
+        world.client.post(f"/v1/batches/{job['id']}/cancel", headers=commission).json() == cancelled
+    )
+    made = world.client.get(f"/v1/batches/{job['id']}/documents", headers=commission).json()
+    with running_worker(settings):
+        # The generation tasks queued with the batch run, and each finds nothing to do.
+        app = make_celery(settings)
+        for document in made:
+            outcome = app.send_task(GENERATE_DOCUMENT, args=[document["id"]])
+            assert outcome.get(timeout=300) == "cancelled"
+    after = world.client.get(f"/v1/batches/{job['id']}", headers=commission).json()
+    assert after["counts"]["cancelled"] == 3 and after["counts"]["generated"] == 0
