@@ -10,6 +10,9 @@ from tiltas.settings import Settings
 
 def make_celery(settings: Settings) -> Celery:
     app = Celery("tiltas")
-    app.conf.update(celery_config(settings), include=["workers.tasks", *settings.worker_imports])
+    app.conf.update(
+        celery_config(settings),
+        include=["workers.tasks", "workers.metrics", *settings.worker_imports],
+    )
     app.conf.tiltas_settings = settings
     return app
