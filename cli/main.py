@@ -238,9 +238,11 @@ def archive_renew(dry_run: bool) -> None:
         sys.exit(1)
 
 
+from cli.batch import batch_group  # noqa: E402
 from cli.verify import verify  # noqa: E402  (it uses _settings above)
 
 main.add_command(verify)
+main.add_command(batch_group)
 
 
 def _transaction() -> AbstractContextManager[Session]:

@@ -1,0 +1,59 @@
+"""`tiltas batch submit` follows a batch through the API to the end, or says in one line why not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cli.batch import submit
+from tests.support.documents import documents_settings, running_worker
+from tests.support.factories import World, care_case
+from tests.support.servers import RedisServer
+from tiltas.access import Role
+from tiltas.settings import Settings
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def settings(
+    database_url: str,
+    tmp_path: Path,
+    redis_server: RedisServer,
+    converter_profiles: Path,
+    dev_pki_root: Path,
+) -> Settings:
+    return documents_settings(
+        database_url, tmp_path / "data", redis_server.url, converter_profiles, dev_pki_root
+    )
+
+
+def test_submit_follows_the_batch_to_the_end(
+    world: World, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    director = world.institution.auth(Role.director)
+    commission = world.orgs["commission"].auth(Role.commission)
+    example = world.client.get("/v1/document-types/K", headers=commission).json()["example"]
+    items = [
+        {
+            **example,
+            "case_id": world.client.post(
+                "/v1/cases", json=care_case(world), headers=director
+            ).json()["id"],
+        }
+        for _ in range(2)
+    ]
+    world.client.headers.update(commission)
+    with running_worker(settings):
+        status = submit(world.client, {"documents": items, "sign": False}, wait=True)
+    out = capsys.readouterr()
+    assert status == 0, out
+    assert ": completed; generated 2" in out.out
+    assert "documents" in out.err  # the progress bar
+
+    items[1] = {**items[1], "case_id": "no-such-case"}
+    with pytest.raises(SystemExit) as refused:
+        submit(world.client, {"documents": items}, wait=True)
+    assert refused.value.code == 2
+    assert "documents.1.case_id" in capsys.readouterr().err
