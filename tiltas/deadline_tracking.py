@@ -193,7 +193,6 @@ def refresh_case(
             organisation_ids=events.case_audience(case),
             case=case,
         )
-    session.flush()
     return result
 
 

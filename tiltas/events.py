@@ -53,6 +53,7 @@ STATUS_EVENTS: dict[DeadlineStatus, EventType] = {
 """A deadline going (back) to ``pending`` is not announced: ``deadlines.changed`` says why."""
 
 _NEW_DELIVERIES = "tiltas.events.new_deliveries"
+_SUBSCRIPTIONS = "tiltas.events.subscriptions"
 
 
 class DeliveryStatus(StrEnum):
@@ -60,6 +61,25 @@ class DeliveryStatus(StrEnum):
     sending = "sending"
     delivered = "delivered"
     failed = "failed"
+
+
+def _subscriptions(session: Session, audience: tuple[int, ...]) -> list[WebhookSubscription]:
+    # Many events of one transaction (a sweep batch) go to the same organisations: ask once.
+    cache: dict[tuple[int, ...], list[WebhookSubscription]] = session.info.setdefault(
+        _SUBSCRIPTIONS, {}
+    )
+    if audience not in cache:
+        cache[audience] = list(
+            session.scalars(
+                select(WebhookSubscription)
+                .where(
+                    WebhookSubscription.organisation_id.in_(audience),
+                    WebhookSubscription.disabled_at.is_(None),
+                )
+                .order_by(WebhookSubscription.id)
+            )
+        )
+    return cache[audience]
 
 
 def emit(
@@ -81,22 +101,17 @@ def emit(
         data=data,
     )
     session.add(event)
-    session.flush()
-    audience = sorted(set(organisation_ids))
-    if not audience:
-        return event
-    subscriptions = session.scalars(
-        select(WebhookSubscription)
-        .where(
-            WebhookSubscription.organisation_id.in_(audience),
-            WebhookSubscription.disabled_at.is_(None),
-        )
-        .order_by(WebhookSubscription.id)
+    audience = tuple(sorted(set(organisation_ids)))
+    wanted = (
+        [s for s in _subscriptions(session, audience) if event_type.value in s.events]
+        if audience
+        else []
     )
+    if not wanted:
+        return event
+    session.flush()
     created = session.info.setdefault(_NEW_DELIVERIES, [])
-    for subscription in subscriptions:
-        if event_type.value not in subscription.events:
-            continue
+    for subscription in wanted:
         delivery = WebhookDelivery(
             public_id=delivery_id_for(subscription.public_id, event.public_id),
             event_id=event.id,
