@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 from collections.abc import Awaitable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from io import BytesIO
 from typing import Any, TypeVar
@@ -39,6 +40,7 @@ from pyhanko.sign.signers.pdf_signer import (
     PdfSigningSession,
     PdfTBSDocument,
     PostSignInstructions,
+    PreSignValidationStatus,
 )
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
@@ -153,6 +155,9 @@ class SigningService:
             max_age=timedelta(seconds=config.revocation_max_age_seconds),
         )
         self._closed = False
+        self._presign: weakref.WeakKeyDictionary[
+            ValidationContext, dict[str, PreSignValidationStatus]
+        ] = weakref.WeakKeyDictionary()
 
     @property
     def trust_roots(self) -> list[x509.Certificate]:
@@ -301,7 +306,7 @@ class SigningService:
                 writer, existing_fields_only=new_field is None
             )
             session.system_time = signing_time
-            validation_info = await session.perform_presign_validation(writer)
+            validation_info = await self._presign_validation(session, writer, signer, context)
             tbs_document = session.prepare_tbs_document(
                 validation_info=validation_info,
                 bytes_reserved=self.config.signature_bytes_reserved,
@@ -330,6 +335,34 @@ class SigningService:
             signed_attributes=PdfCMSSignedAttributes(
                 signing_time=signing_time, cades_signed_attrs=cades_attributes
             ),
+        )
+
+    async def _presign_validation(
+        self,
+        session: PdfSigningSession,
+        writer: IncrementalPdfFileWriter,
+        signer: ConfiguredSigner,
+        context: ValidationContext,
+    ) -> PreSignValidationStatus | None:
+        """pyHanko's checks of the signer's and the TSA's chains before signing. On a document
+        not signed before they depend only on the key and the context (its data and moment),
+        so they are made once per context; a later signature also covers the earlier document
+        timestamp's chain and is checked each time."""
+        if writer.prev.embedded_signatures:
+            return await session.perform_presign_validation(writer)
+        known = self._presign.setdefault(context, {})
+        status = known.get(signer.certificate_sha256)
+        if status is None:
+            status = await session.perform_presign_validation(writer)
+            if status is None:
+                return None
+            known[signer.certificate_sha256] = status
+        # pyHanko appends to these lists while signing: each signature gets its own.
+        return replace(
+            status,
+            validation_paths=list(status.validation_paths),
+            ocsps_to_embed=list(status.ocsps_to_embed),
+            crls_to_embed=list(status.crls_to_embed),
         )
 
     async def _finish(self, prepared: PreparedSignature, signature_cms: cms.ContentInfo) -> bytes:
