@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import and_, exists, inspect, or_, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import exists, inspect, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tiltas import events
@@ -306,11 +306,20 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 def _active_case_ids(session: Session, after: int, batch: int) -> list[int]:
-    """Cases whose deadlines may still move: some unmet, or none stored yet."""
-    unfinished = exists().where(
-        StoredDeadline.case_id == Case.id,
-        or_(StoredDeadline.status.is_(None), StoredDeadline.status.not_in(FINAL_STATUSES)),
+    """Cases whose deadlines may still move: some unsettled, or none stored yet. Settled: met
+    (in time or late), or overdue with no document that could still meet it (the stage I
+    start, the release day), so old cases stop costing the sweep."""
+    unsettled = or_(
+        StoredDeadline.status.is_(None),
+        and_(
+            StoredDeadline.status.not_in(FINAL_STATUSES),
+            or_(
+                StoredDeadline.status != DeadlineStatus.OVERDUE.value,
+                StoredDeadline.document_type.is_not(None),
+            ),
+        ),
     )
+    unfinished = exists().where(StoredDeadline.case_id == Case.id, unsettled)
     none_stored = ~exists().where(StoredDeadline.case_id == Case.id)
     return list(
         session.scalars(

@@ -267,3 +267,28 @@ def test_the_sweep_repairs_what_changed_outside_the_api(world: World, database_u
         ("process_b.questionnaire_return", None),
     }
     assert _reports(world, case_id)[0]["cause"] == "sweep"
+
+
+def test_a_settled_case_is_left_out_of_later_sweeps(world: World) -> None:
+    """Every document's deadline met; only the stage I start and the release day (no document
+    can meet them) overdue: nothing can move any more."""
+    settled = _case(world)
+    busy = _case(world)
+    signed = {"generated_at": moment("2026-03-02T09:00"), "signed_at": moment("2026-03-02T09:00")}
+    institution = {"author": "correctional_institution", "case_id": settled}
+    for type_id, state in (("A", "sent"), ("C", "delivered")):
+        document = stored_document(world, type_id, **institution, **signed)
+        recorded = world.client.post(
+            f"/v1/documents/{document}/delivery-events",
+            json={"state": state, "at": moment("2026-03-03T09:00").isoformat()},
+            headers=world.institution.auth(Role.institution_staff),
+        )
+        assert recorded.status_code == 201, recorded.text
+    stored_document(world, "D", author="probation", case_id=settled, **signed)
+    stored_document(
+        world, "E", author="probation", case_id=settled,
+        acknowledged_at=moment("2026-03-02T10:00"), **signed,
+    )  # fmt: skip
+    assert _sweep(world, "2026-11-10T09:00").cases == 2
+    assert _sweep(world, "2026-11-10T10:00").cases == 1  # only the case with unmet documents
+    assert {kind for _type, kind in _status_events(world, busy)} >= {NOTICE}
