@@ -2,9 +2,9 @@
 and by whether a deadline needs attention, newest first, a page at a time.
 
 The same organisation scoping and the same audit entries as ``tiltas.cases.list_cases`` (every
-case shown is recorded as read, "via list"); the attention filter reads the stored deadlines
-(``tiltas.deadline_tracking``), whose due dates are kept current on every change, and the page
-then shows the deadlines computed afresh.
+case shown is recorded as read, "via list"; written in one go by ``tiltas.audit_batch``). The
+attention filter reads the stored deadlines (``tiltas.deadline_tracking``), whose due dates are
+kept current on every change; the page then shows the deadlines computed afresh.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tiltas import audit
 from tiltas.access import CaseKind, visible_sections
 from tiltas.apikeys import Principal
+from tiltas.audit_batch import Access, record_many
 from tiltas.cases import _require_case_role, _visible_case_query
 from tiltas.deadlines import DeadlineStatus
 from tiltas.models import Case, StoredDeadline
@@ -50,8 +51,9 @@ class CaseSearchPage:
 
 
 def _spellings(word: str) -> set[str]:
-    # SQLite folds only ASCII letters: a word typed in lower case must still find "Žemaitis".
-    return {word, word.lower(), word.capitalize(), word.upper()}
+    # The database may fold only ASCII letters (SQLite always does): "žemaitis" typed in lower
+    # case must still find "Žemaitis", so the capitalised spelling is asked for as well.
+    return {word.lower(), word.capitalize()}
 
 
 def _text_condition(text: str) -> ColumnElement[bool] | None:
@@ -115,14 +117,13 @@ def search_cases(
     rows = list(session.scalars(query.order_by(Case.id.desc()).limit(limit + 1)))
     items = rows[:limit]
     sections = sorted(s.value for s in visible_sections(principal.role))
-    for case in items:
-        audit.record(
-            session,
-            principal.actor,
-            audit.AuditAction.read,
-            "case",
-            case.public_id,
-            case_id=case.public_id,
-            detail={"sections": sections, "via": "list"},
-        )
+    record_many(
+        session,
+        principal.actor,
+        audit.AuditAction.read,
+        [
+            Access("case", case.public_id, case.public_id, {"sections": sections, "via": "list"})
+            for case in items
+        ],
+    )
     return CaseSearchPage(items, items[-1].id if len(rows) > limit else None)

@@ -9,6 +9,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from templates.questionnaire import ITEMS
 from tests.support.factories import World, care_case, release_case
 from tests.web.conftest import PASSWORD, Person, csrf_of, sign_in
 from tiltas.access import Role
@@ -398,7 +399,8 @@ def test_document_forms_come_from_the_type_schemas(world: World, people: dict[st
     assert set(roles[:2]) == {"director", "authorised_official"}
 
     questionnaire = client.get(f"/web/dokumentai/naujas?tipas=H&byla={case_id}").text
-    assert questionnaire.count('type="radio"') > 40
+    # One radio button per option of Annex 2, every one of them.
+    assert questionnaire.count('type="radio"') == sum(len(item.options) for item in ITEMS) == 37
     assert "Aktyviai leidžia laisvalaikį" in questionnaire
 
     token = csrf_of(notice)
