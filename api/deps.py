@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tiltas.access import Role
 from tiltas.apikeys import Principal, authenticate
 from tiltas.concurrency import ANY_VERSION
+from tiltas.deadline_tracking import lithuanian_today
 from tiltas.errors import FieldProblem, Forbidden, InvalidInput, Unauthenticated
 from tiltas.settings import Settings
 
@@ -42,8 +43,9 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_today() -> dt.date:
-    """Today's date (a dependency, so tests can set the day)."""
-    return dt.date.today()
+    """Today in Lithuania, whatever the server's time zone, as the sweep counts it (a
+    dependency, so tests can set the day)."""
+    return lithuanian_today()
 
 
 TodayDep = Annotated[dt.date, Depends(get_today)]
