@@ -54,7 +54,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
-    409: "Not ready",
+    409: "Conflict",
     412: "Precondition failed",
     413: "Request body too large",
     415: "Unsupported media type",
