@@ -77,7 +77,7 @@ th{background:#f2f2f2;width:30%}
 def validation_report_html(report: VerificationReport) -> str:
     """The whole report as one HTML document (UTF-8 text, no external resources)."""
     colour_name, colour, verdict = VERDICT_TEXT[report.indication]
-    reasons = _reasons(report)
+    reasons = verdict_reasons(report)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="lt"><head><meta charset="utf-8">',
@@ -93,7 +93,7 @@ def validation_report_html(report: VerificationReport) -> str:
     parts.append(
         _row(
             "Bendra išvada (ETSI EN 319 102-1)",
-            _indication_text(report.indication, report.sub_indication),
+            indication_text(report.indication, report.sub_indication),
         )
     )
     parts.append(_row("Patikros laikas", _time(report.validation_time)))
@@ -123,7 +123,7 @@ def validation_report_html(report: VerificationReport) -> str:
     return "\n".join(parts)
 
 
-def _reasons(report: VerificationReport) -> list[str]:
+def verdict_reasons(report: VerificationReport) -> list[str]:
     reasons: list[str] = []
     if report.indication is Indication.TOTAL_PASSED:
         reasons.append("Parašas galioja" if len(report.signatures) <= 1 else "Visi parašai galioja")
@@ -145,7 +145,7 @@ def _signature_table(signature: SignatureReport) -> str:
         _row_html(
             "Išvada",
             f'<span class="badge" style="background:{colour}">'
-            f"{escape(_indication_text(signature.indication, signature.sub_indication))}"
+            f"{escape(indication_text(signature.indication, signature.sub_indication))}"
             "</span>",
         ),
     ]
@@ -201,7 +201,7 @@ def _signature_table(signature: SignatureReport) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
-def _indication_text(indication: Indication, sub_indication: str | None) -> str:
+def indication_text(indication: Indication, sub_indication: str | None) -> str:
     text = VERDICT_TEXT[indication][2]
     if indication is not Indication.TOTAL_PASSED and sub_indication:
         detail = _SUB_INDICATION_TEXT.get(sub_indication, sub_indication)

@@ -161,7 +161,7 @@ def request_document(
     return document
 
 
-def _visible_documents(principal: Principal) -> Select[Document]:
+def visible_documents(principal: Principal) -> Select[Document]:
     readable = [t for t in DOCUMENT_SECTION if may_read_document(principal.role, t)]
     in_own_case = exists().where(
         CaseParticipant.case_id == Document.case_id,
@@ -176,7 +176,7 @@ def _visible_documents(principal: Principal) -> Select[Document]:
 def read_document(
     session: Session, principal: Principal, public_id: str, *, purpose: str
 ) -> Document:
-    document = session.scalar(_visible_documents(principal).where(Document.public_id == public_id))
+    document = session.scalar(visible_documents(principal).where(Document.public_id == public_id))
     if document is None:
         raise NotFound(f"no document {public_id}")
     audit.record(
@@ -203,7 +203,7 @@ def list_case_documents(
     case = _visible_case(session, principal, case_public_id)
     documents = list(
         session.scalars(
-            _visible_documents(principal).where(Document.case_id == case.id).order_by(Document.id)
+            visible_documents(principal).where(Document.case_id == case.id).order_by(Document.id)
         )
     )
     for document in documents:

@@ -377,7 +377,7 @@ def document_state(document_id: str, user: CurrentUser, database: DatabaseDep) -
     so not audited; the same visibility as reading the document."""
     with database.transaction() as session:
         document = session.scalar(
-            documents._visible_documents(user.principal).where(Document.public_id == document_id)
+            documents.visible_documents(user.principal).where(Document.public_id == document_id)
         )
         if document is None:
             return JSONResponse({"error": "not_found"}, status_code=404)

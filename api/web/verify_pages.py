@@ -28,7 +28,7 @@ from api.routes.verification import (
 from api.web.rendering import WebRoute, page
 from api.web.session import CheckedForm, CurrentUser, WebUser
 from signing.errors import VerificationRefused
-from signing.report_html import VERDICT_TEXT, _indication_text, _reasons
+from signing.report_html import VERDICT_TEXT, indication_text, verdict_reasons
 from signing.report_xml import validation_report_xml
 from signing.verification import Indication, SignatureReport, VerificationReport
 from tiltas.settings import Settings
@@ -80,7 +80,7 @@ def _signature_row(signature: SignatureReport) -> dict[str, Any]:
         "field": signature.field_name,
         "who": who,
         "colour": colour,
-        "verdict": _indication_text(signature.indication, signature.sub_indication),
+        "verdict": indication_text(signature.indication, signature.sub_indication),
         "time": signature.timestamp_time or signature.claimed_signing_time,
         "level": (
             _LEVEL_TEXT.get(signature.ltv_level.value, signature.ltv_level.value)
@@ -98,9 +98,9 @@ def report_context(report: VerificationReport) -> dict[str, Any]:
         "colour": _COLOUR[report.indication],
         "colour_name": colour_name,
         "verdict": verdict,
-        "indication": _indication_text(report.indication, report.sub_indication),
+        "indication": indication_text(report.indication, report.sub_indication),
         "passed": report.indication is Indication.TOTAL_PASSED,
-        "reasons": [r for r in _reasons(report) if r != verdict],
+        "reasons": [r for r in verdict_reasons(report) if r != verdict],
         "validation_time": report.validation_time,
         "sha256": report.document_sha256,
         "signatures": [_signature_row(s) for s in report.signatures],
