@@ -139,7 +139,7 @@ def plan_children(settings: Settings) -> list[Child]:
                 ready=lambda: _redis_answers(socket_path),
             )
         )
-    if settings.uses_dev_pki:
+    if settings.uses_dev_pki and settings.run_worker:
         # Not qualified: a development PKI with its own TSA and OCSP, made on first start.
         pki = ensure_dev_pki(settings.resolved_dev_pki_dir)
         children.append(
@@ -149,27 +149,8 @@ def plan_children(settings: Settings) -> list[Child]:
                 ready=lambda: _tcp_answers("127.0.0.1", pki.responder_port),
             )
         )
-    children.append(
-        Child(
-            "worker",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.main",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(settings.worker_concurrency),
-                "--queues",
-                settings.worker_queues,
-                "--hostname",
-                f"tiltas-{os.getpid()}@%h",
-            ],
-        )
-    )
+    if settings.run_worker:
+        children.append(_worker(settings))
     if settings.run_beat:
         # Beat is a child of its own, not the worker's ``-B``: restarting a crashed worker then
         # never starts a second scheduler, and the supervisor keeps exactly one running. A
@@ -192,23 +173,46 @@ def plan_children(settings: Settings) -> list[Child]:
                 ],
             )
         )
-    children.append(
-        Child(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.main:app",
-                "--host",
-                settings.host,
-                "--port",
-                str(settings.port),
-                "--no-access-log",
-            ],
+    if settings.run_api:
+        children.append(
+            Child(
+                "api",
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "api.main:app",
+                    "--host",
+                    settings.host,
+                    "--port",
+                    str(settings.port),
+                    "--no-access-log",
+                ],
+            )
         )
-    )
     return children
+
+
+def _worker(settings: Settings) -> Child:
+    return Child(
+        "worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.main",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(settings.worker_concurrency),
+            "--queues",
+            settings.worker_queues,
+            "--hostname",
+            f"tiltas-{os.getpid()}@%h",
+        ],
+    )
 
 
 def serve(settings: Settings) -> int:

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
 
     redis_server_bin: str = "redis-server"
 
+    run_api: bool = True
+    """``tiltas serve`` runs the HTTP API (off on a host that only works)."""
+    run_worker: bool = True
+    """``tiltas serve`` runs a Celery worker (off on a host that only answers HTTP)."""
     run_beat: bool = True
     """``tiltas serve`` runs the Celery beat scheduler (deadline sweep, webhook dispatcher).
     Exactly one beat may run: turn it off on every further instance sharing the broker."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -46,7 +47,9 @@ class RunningService:
         return self.process.returncode
 
 
-def start_service(data_dir: Path, **env: str) -> RunningService:
+def start_service(data_dir: Path, *, serves_http: bool = True, **env: str) -> RunningService:
+    """Start ``tiltas serve``; ready when ``/healthz`` answers, or (``serves_http=False``, a
+    host that only works) when its worker is running."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -71,6 +74,8 @@ def start_service(data_dir: Path, **env: str) -> RunningService:
     def healthy() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"tiltas serve exited early:\n{service.log()}")
+        if not serves_http:
+            return re.search(r"tiltas-\d+@\S+ ready\.", service.log()) is not None
         try:
             return httpx.get(f"{service.base_url}/healthz", timeout=2).status_code == 200
         except httpx.HTTPError:
