@@ -88,6 +88,8 @@ from pyhanko.sign.validation.policy_decl import (
 )
 from pyhanko.sign.validation.status import SignatureCoverageLevel, TimestampSignatureStatus
 from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+from pyhanko_certvalidator.fetchers.api import FetcherBackend
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 from pyhanko_certvalidator.policy_decl import (
     REQUIRE_REVINFO,
@@ -101,7 +103,7 @@ from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 from signing import validation_speedups
 from signing.errors import VerificationRefused
 from signing.trusted_list import QualificationAssessment, TrustedList
-from signing.validation_speedups import analyse_once
+from signing.validation_speedups import analyse_once, one_document
 
 __all__ = [
     "CertificateInfo",
@@ -609,14 +611,28 @@ def _check_envelope(pdf: bytes, policy: VerificationPolicy) -> None:
 async def _verify(
     pdf: bytes, policy: VerificationPolicy, validation_time: datetime
 ) -> VerificationReport:
+    # One fetcher backend for the whole document (pyHanko otherwise makes one per operation,
+    # on a new copy of the specification): the specifications stay the same objects from one
+    # signature to the next, so one_document() can share the evidence-record work.
+    backend = AIOHttpFetcherBackend()
+    try:
+        with one_document():
+            return await _verify_document(pdf, policy, validation_time, backend)
+    finally:
+        await backend.close()  # type: ignore[no-untyped-call]
+
+
+async def _verify_document(
+    pdf: bytes, policy: VerificationPolicy, validation_time: datetime, backend: FetcherBackend
+) -> VerificationReport:
     reader = _open(pdf, policy)
     roots = [x509.Certificate.load(der) for der in policy.trust_roots]
     dss_knowledge, dss_revocation = _read_dss(reader)
     newest_age = policy.revocation_max_age or timedelta(days=365 * 200)
-    timestamp_spec = _validation_spec(policy, roots, dss_knowledge, newest_age)
+    timestamp_spec = _validation_spec(policy, roots, dss_knowledge, newest_age, backend)
     # pyHanko's LTA validation reads the DSS itself: giving it ours too only doubles the
     # certificates and responses it searches (measured: a third of the time in a worker).
-    newest_spec = _validation_spec(policy, roots, LocalKnowledge(), newest_age)
+    newest_spec = _validation_spec(policy, roots, LocalKnowledge(), newest_age, backend)
     timing = ValidationTimingInfo(validation_time, validation_time, point_in_time_validation=True)
     try:
         embedded = list(reader.embedded_signatures)
@@ -647,7 +663,7 @@ async def _verify(
                         NonRevokedStatusAssertion(signature.signer_cert.sha256, validation_time)
                     )
         archival_spec = _validation_spec(
-            policy, roots, LocalKnowledge(), policy.revocation_freshness, unrevoked
+            policy, roots, LocalKnowledge(), policy.revocation_freshness, backend, unrevoked
         )
         for signature in embedded:
             if signature.sig_object_type == "/DocTimeStamp":
@@ -740,6 +756,7 @@ def _validation_spec(
     roots: list[x509.Certificate],
     knowledge: LocalKnowledge,
     freshness: timedelta,
+    backend: FetcherBackend,
     unrevoked: Sequence[NonRevokedStatusAssertion] = (),
 ) -> PdfSignatureValidationSpec:
     revinfo_policy = CertRevTrustPolicy(
@@ -760,7 +777,8 @@ def _validation_spec(
                     RevinfoOnlineFetchingRule.ALWAYS_FETCH
                     if policy.allow_fetching
                     else RevinfoOnlineFetchingRule.LOCAL_ONLY
-                )
+                ),
+                fetcher_backend=backend,
             ),
             local_knowledge=knowledge,
         )
