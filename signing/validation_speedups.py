@@ -50,7 +50,7 @@ from typing import Any
 
 from asn1crypto import algos, crl, keys, ocsp, x509
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.misc import PDF_WHITESPACE
+from pyhanko.pdf_utils.misc import PDF_DELIMITERS, PDF_WHITESPACE
 from pyhanko.sign.validation import ades
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.policy_decl import LocalKnowledge
@@ -100,6 +100,29 @@ def read_hex_string(stream: Any) -> generic.ByteStringObject | generic.TextStrin
     stream.seek(start)
     result: generic.ByteStringObject | generic.TextStringObject = _pyhanko_read_hex_string(stream)
     return result
+
+
+_DELIMITER = re.compile(rb"[" + re.escape(PDF_WHITESPACE + PDF_DELIMITERS) + rb"]")
+_TOKEN_CHUNK = 256
+
+
+def read_until_delimiter(stream: Any) -> bytes:
+    """As pyHanko's ``read_until_delimiter`` (names, numbers, keywords): the bytes before
+    the next whitespace or delimiter, the stream left on that character (or at the end)."""
+    start = stream.tell()
+    chunks: list[bytes] = []
+    read = 0
+    while True:
+        chunk = stream.read(_TOKEN_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        found = _DELIMITER.search(chunk)
+        if found is not None:
+            chunks.append(chunk[: found.start()])
+            stream.seek(start + read + found.start())
+            return b"".join(chunks)
+        chunks.append(chunk)
+        read += len(chunk)
 
 
 _asn1crypto_string_prep = x509.NameTypeAndValue._ldap_string_prep
@@ -307,6 +330,7 @@ def install() -> None:
             return
         patches: list[tuple[Any, str, Any]] = [
             (generic, "read_hex_string_from_stream", read_hex_string),
+            (generic, "read_until_delimiter", read_until_delimiter),
             (x509.NameTypeAndValue, "_ldap_string_prep", _ldap_string_prep),
             (x509.Name, "__eq__", _name_eq),
             (x509.Name, "hashable", property(_name_hashable)),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from asn1crypto import x509
 from freezegun import freeze_time
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfStreamError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -117,6 +117,18 @@ def test_hex_strings_read_as_pyhanko_reads_them(data: bytes) -> None:
     assert ours[:2] == read(validation_speedups._pyhanko_read_hex_string)[:2]
     if ours[0] == "value":
         assert ours == read(validation_speedups._pyhanko_read_hex_string)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"Type /Page", b"Page>>", b"abc(def", b"12 0 R", b"A#20B]", b"tail", b"", b"x" * 700 + b"\n1"],
+)
+def test_tokens_read_as_pyhanko_reads_them(data: bytes) -> None:
+    def read(reader: Callable[[Any], bytes]) -> tuple[bytes, int]:
+        stream = BytesIO(data)
+        return reader(stream), stream.tell()
+
+    assert read(validation_speedups.read_until_delimiter) == read(misc.read_until_delimiter)
 
 
 def test_modification_analysis_runs_once_per_signature(
