@@ -843,6 +843,43 @@ def _read_dss(reader: PdfFileReader) -> tuple[LocalKnowledge, _DssRevocation]:
     return knowledge, _DssRevocation(tuple(ocsps), tuple(crls), tuple(certificates), True)
 
 
+def _unprocessable_report(
+    embedded: EmbeddedPdfSignature,
+    kind: str,
+    result: AdESBasicValidationResult[Any] | None,
+    *,
+    findings: tuple[Finding, ...],
+    messages: tuple[str, ...],
+    base: _SigDictEntries,
+    superseded: bool = False,
+) -> SignatureReport:
+    """The report of a signature or document timestamp that could not be validated at all."""
+    return SignatureReport(
+        field_name=str(embedded.field_name),
+        kind=kind,
+        revision=embedded.signed_revision,
+        indication=Indication.TOTAL_FAILED,
+        sub_indication="FORMAT_FAILURE",
+        ades_sub_indication=_subindic_name(result.ades_subindic) if result else "FORMAT_FAILURE",
+        signer=None,
+        chain=(),
+        trust_anchor=None,
+        revocation=(),
+        claimed_signing_time=None,
+        timestamp_time=None,
+        timestamp_authority=None,
+        best_signature_time=None,
+        ltv_level=LtvLevel.NONE,
+        coverage=None,
+        modification_level=None,
+        qualification=None,
+        superseded=superseded,
+        findings=findings,
+        messages=messages,
+        **base,
+    )
+
+
 async def _verify_signature(
     embedded: EmbeddedPdfSignature,
     spec: PdfSignatureValidationSpec,
@@ -874,30 +911,13 @@ async def _verify_signature(
         )
         messages: tuple[str, ...] = (f"{type(exc).__name__}: {str(exc)[:300]}",)
     if result is None or result.api_status is None:
-        return SignatureReport(
-            field_name=str(embedded.field_name),
-            kind="signature",
-            revision=embedded.signed_revision,
-            indication=Indication.TOTAL_FAILED,
-            sub_indication="FORMAT_FAILURE",
-            ades_sub_indication=_subindic_name(result.ades_subindic)
-            if result
-            else "FORMAT_FAILURE",
-            signer=None,
-            chain=(),
-            trust_anchor=None,
-            revocation=(),
-            claimed_signing_time=None,
-            timestamp_time=None,
-            timestamp_authority=None,
-            best_signature_time=None,
-            ltv_level=LtvLevel.NONE,
-            coverage=None,
-            modification_level=None,
-            qualification=None,
+        return _unprocessable_report(
+            embedded,
+            "signature",
+            result,
             findings=tuple(findings),
             messages=messages if result is None else (result.failure_msg or "",),
-            **base,
+            base=base,
         )
     status = result.api_status
     if has_later_doc_ts and status.timestamp_validity is None:
@@ -1080,28 +1100,10 @@ async def _verify_document_timestamp(
         result = None
         messages: tuple[str, ...] = (f"{type(exc).__name__}: {str(exc)[:300]}",)
     if result is None or result.api_status is None:
-        return SignatureReport(
-            field_name=str(embedded.field_name),
-            kind="document_timestamp",
-            revision=embedded.signed_revision,
-            indication=Indication.TOTAL_FAILED,
-            sub_indication="FORMAT_FAILURE",
-            ades_sub_indication=_subindic_name(result.ades_subindic)
-            if result
-            else "FORMAT_FAILURE",
-            signer=None,
-            chain=(),
-            trust_anchor=None,
-            revocation=(),
-            claimed_signing_time=None,
-            timestamp_time=None,
-            timestamp_authority=None,
-            best_signature_time=None,
-            ltv_level=LtvLevel.NONE,
-            coverage=None,
-            modification_level=None,
-            qualification=None,
-            superseded=superseded,
+        return _unprocessable_report(
+            embedded,
+            "document_timestamp",
+            result,
             findings=(
                 Finding(
                     "timestamp_unreadable",
@@ -1111,7 +1113,8 @@ async def _verify_document_timestamp(
                 ),
             ),
             messages=messages if result is None else (result.failure_msg or "",),
-            **base,
+            base=base,
+            superseded=superseded,
         )
     status = result.api_status
     indication, sub_indication = _from_ades(result.ades_subindic)

@@ -94,3 +94,41 @@ def dev_pki_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("pki")
     with DevResponders(ensure_dev_pki(root)):
         yield root
+
+
+@pytest.fixture
+def document_settings(
+    database_url: str,
+    tmp_path: Path,
+    redis_server: RedisServer,
+    converter_profiles: Path,
+    dev_pki_root: Path,
+) -> Settings:
+    """Settings for tests that make documents: a real broker, converters and the dev PKI.
+    A module that makes documents overrides ``settings`` with these."""
+    return Settings(
+        dev_pki_dir=dev_pki_root,
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        broker_url=redis_server.url,
+        converter_profile_dir=converter_profiles,
+        document_wait_s=90,
+        max_body_bytes=1_048_576,
+    )
+
+
+@pytest.fixture(scope="module")
+def signed_pdf(
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+    redis_server: RedisServer,
+    converter_profiles: Path,
+    dev_pki_root: Path,
+) -> bytes:
+    """A protocol K signed through the API (chair, secretary; B-LTA), once per test module."""
+    from tests.support.verification import module_settings, signed_protocol_pdf
+
+    tmp_path = tmp_path_factory.mktemp("signed-protocol")
+    return signed_protocol_pdf(
+        module_settings(tmp_path, sqlite_template, redis_server, converter_profiles, dev_pki_root)
+    )

@@ -293,16 +293,11 @@ def _schedule_timers(
         fire_at = dt.datetime.combine(day, TIMER_MINUTE, VILNIUS).astimezone(dt.UTC)
         if (fire_at - now).total_seconds() > horizon_s:
             continue
-        if row.timer_at is not None and _aware(row.timer_at) == fire_at:
+        if row.timer_at is not None and row.timer_at == fire_at:
             continue
         row.timer_at = fire_at
         timers.append(Timer(row.id, row.due_date, fire_at))
     return timers
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; the service stores UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _active_case_ids(session: Session, after: int, batch: int) -> list[int]:

@@ -32,10 +32,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tiltas import audit, events
-from tiltas.access import DOCUMENT_AUTHORS
 from tiltas.apikeys import Principal
 from tiltas.deadlines import DeadlineKind
-from tiltas.documents import ACKNOWLEDGED_DOCUMENTS, DocumentNotReady, read_document
+from tiltas.documents import ACKNOWLEDGED_DOCUMENTS, DocumentNotReady, is_author, read_document
 from tiltas.errors import FieldProblem, Forbidden, InvalidInput, NotFound, TiltasError
 from tiltas.models import Case, DeliveryEvent, Document, utcnow
 from tiltas.schema_types import StrictModel
@@ -165,13 +164,7 @@ class Milestone:
 
 
 def lithuanian_day(moment: dt.datetime) -> dt.date:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(VILNIUS).date()
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; the service stores UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(VILNIUS).date()
 
 
 def timeline(document: Document, recorded: Iterable[DeliveryEvent]) -> list[Milestone]:
@@ -179,18 +172,18 @@ def timeline(document: Document, recorded: Iterable[DeliveryEvent]) -> list[Mile
     share a moment)."""
     steps: list[tuple[dt.datetime, int, Milestone]] = []
     if document.generated_at is not None:
-        at = _aware(document.generated_at)
+        at = document.generated_at
         steps.append((at, 0, Milestone(DeliveryState.generated, at)))
     if document.signed_at is not None:
-        at = _aware(document.signed_at)
+        at = document.signed_at
         steps.append((at, 0, Milestone(DeliveryState.signed, at)))
         acknowledgement = document.acknowledgement
         if document.type_id in ACKNOWLEDGED_DOCUMENTS and acknowledgement:
             acknowledged = dt.datetime.fromisoformat(acknowledgement["recorded_at"])
-            at = max(at, _aware(acknowledged))
+            at = max(at, acknowledged)
             steps.append((at, 0, Milestone(DeliveryState.acknowledged, at)))
     for event in recorded:
-        at = _aware(event.at)
+        at = event.at
         steps.append((at, 1, Milestone(DeliveryState(event.state), at, event)))
     steps.sort(key=lambda s: (s[0], s[1], s[2].event.id if s[2].event else 0))
     return [s[2] for s in steps]
@@ -283,9 +276,7 @@ def record_event(
     now = now or utcnow()
     _lock_for_recording(session, document_public_id)
     document = read_document(session, principal, document_public_id, purpose="delivery")
-    if principal.organisation_id != document.author_organisation_id or (
-        principal.role not in DOCUMENT_AUTHORS[document.type_id]
-    ):
+    if not is_author(principal, document):
         raise Forbidden("only the author organisation records how its document travels")
     steps = timeline(document, _events_of(session, document))
     state = current_state(steps)

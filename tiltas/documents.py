@@ -323,10 +323,17 @@ def next_signer(document: Document) -> int | None:
     return next((i for i, _ in official_signers(document.envelope) if i not in done), None)
 
 
+def is_author(principal: Principal, document: Document) -> bool:
+    """The caller is of the organisation that wrote the document, in a role that writes it:
+    who signs it, records its acknowledgement and how it travels."""
+    return (
+        principal.organisation_id == document.author_organisation_id
+        and principal.role in DOCUMENT_AUTHORS[document.type_id]
+    )
+
+
 def check_may_sign(principal: Principal, document: Document, index: int) -> None:
-    if principal.organisation_id != document.author_organisation_id or (
-        principal.role not in DOCUMENT_AUTHORS[document.type_id]
-    ):
+    if not is_author(principal, document):
         raise Forbidden("only the author organisation's officials sign this document")
     if document.status == DocumentStatus.requested:
         raise DocumentNotReady(document.public_id, document.status)
@@ -405,9 +412,7 @@ def convict_position(envelope: dict[str, Any]) -> int | None:
 def check_may_acknowledge(
     principal: Principal, document: Document, kind: AcknowledgementKind
 ) -> None:
-    if principal.organisation_id != document.author_organisation_id or (
-        principal.role not in DOCUMENT_AUTHORS[document.type_id]
-    ):
+    if not is_author(principal, document):
         raise Forbidden("only the author organisation records the convict's acknowledgement")
     if (
         document.type_id not in ACKNOWLEDGED_DOCUMENTS

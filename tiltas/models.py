@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tiltas.db import Base, JSONType
+from tiltas.db import Base, JSONType, UtcDateTime
 
 
 def utcnow() -> dt.datetime:
@@ -35,8 +34,8 @@ class Organisation(Base):
     address: Mapped[str] = mapped_column(String(500))
     email: Mapped[str] = mapped_column(String(320))
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ApiKey(Base):
@@ -49,8 +48,8 @@ class ApiKey(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     role: Mapped[str] = mapped_column(String(40))
     label: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
@@ -62,8 +61,8 @@ class Case(Base):
     public_id: Mapped[str] = mapped_column(String(36), unique=True)
     kind: Mapped[str] = mapped_column(String(40), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_by_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
 
     # Columns copied out of ``subject`` for filtering.
@@ -108,7 +107,7 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[str] = mapped_column(Text)
     response_headers: Mapped[dict[str, str]] = mapped_column(JSONType)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class AuditEntry(Base):
@@ -118,7 +117,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_entries"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     actor_key_id: Mapped[str] = mapped_column(String(40))
     actor_organisation_code: Mapped[str] = mapped_column(String(20), index=True)
     actor_role: Mapped[str] = mapped_column(String(40))
@@ -155,8 +154,8 @@ class Document(Base):
     author_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     envelope: Mapped[dict[str, Any]] = mapped_column(JSONType)
     """The resolved envelope the document was built from (author, subject, recipients…)."""
@@ -165,14 +164,14 @@ class Document(Base):
     input_sha256: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the canonical JSON of envelope and data."""
     template_version: Mapped[str] = mapped_column(String(64))
-    generated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    generated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     pdf_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     failure: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     """Why the last step failed (machine-readable code and message), when it did."""
     signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     """Signatures made so far, in order: signer index, field, name, role, time, PDF hash."""
-    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    signed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     acknowledgement: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     """How the convict acknowledged (E, F, L): a signature-pad image placed in the PDF before
     the officer signed, or a sealed scan of the paper signed by hand."""
@@ -199,11 +198,9 @@ class Batch(Base):
     sign: Mapped[bool] = mapped_column(default=True)
     """Sign each document for every official signer, in order, once generated."""
     total: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(40))
-    cancelled_at: Mapped[dt.datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class RemoteSigningSession(Base):
@@ -220,8 +217,8 @@ class RemoteSigningSession(Base):
     status: Mapped[str] = mapped_column(String(20))
     """preparing → prepared → completing → completed; or failed (preparation refused)."""
     requested_by: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     certificate: Mapped[bytes] = mapped_column(LargeBinary)
     """DER of the signer's certificate, then the chain the caller supplied (``chain``)."""
     chain: Mapped[list[str]] = mapped_column(JSONType, default=list)
@@ -232,7 +229,7 @@ class RemoteSigningSession(Base):
     challenge: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     signature_value: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     failure: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
-    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class TemplateVersion(Base):
@@ -244,7 +241,7 @@ class TemplateVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     type_id: Mapped[str] = mapped_column(String(4), index=True)
     sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     uploaded_by: Mapped[str] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=False)
 
@@ -257,7 +254,7 @@ class CalendarRevision(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     overrides: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(40))
 
 
@@ -272,9 +269,9 @@ class DeliveryEvent(Base):
     public_id: Mapped[str] = mapped_column(String(36), unique=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
     state: Mapped[str] = mapped_column(String(20))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     """When it happened (given by the caller, default when it was recorded)."""
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     recorded_by_key_id: Mapped[str] = mapped_column(String(40))
     recorded_by_organisation_code: Mapped[str] = mapped_column(String(20))
     recorded_by_role: Mapped[str] = mapped_column(String(40))
@@ -304,8 +301,8 @@ class StoredDeadline(Base):
     status_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     """The day ``status`` was computed for."""
     met_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    timer_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    timer_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     """When the timed re-check last scheduled for this deadline fires."""
 
 
@@ -318,7 +315,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True)
     type: Mapped[str] = mapped_column(String(60), index=True)
-    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
@@ -338,14 +335,12 @@ class WebhookSubscription(Base):
     secret: Mapped[str] = mapped_column(String(100))
     """Kept as is: signing needs it (HMAC). Shown to the caller once."""
     previous_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    previous_secret_until: Mapped[dt.datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    previous_secret_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     """Deliveries are also signed with the previous secret until then (rotation)."""
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(40))
-    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class WebhookDelivery(Base):
@@ -366,16 +361,16 @@ class WebhookDelivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     """Attempts made in this round."""
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(
-        DateTime(timezone=True), index=True, nullable=True
+        UtcDateTime, index=True, nullable=True
     )
     lease_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     """A worker making an attempt holds the delivery until then; a crashed one lets go."""
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class WebhookAttempt(Base):
@@ -388,14 +383,14 @@ class WebhookAttempt(Base):
     delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
     round: Mapped[int] = mapped_column(Integer)
     attempt: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     outcome: Mapped[str] = mapped_column(String(20))
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(String(40), nullable=True)
     detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    retry_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    retry_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class FeedToken(Base):
@@ -409,9 +404,9 @@ class FeedToken(Base):
     secret_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     label: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(40))
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class User(Base):
@@ -430,9 +425,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(40))
     password_hash: Mapped[str] = mapped_column(String(200))
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
@@ -445,8 +440,8 @@ class WebSession(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     secret_sha256: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
 
     user: Mapped[User] = relationship(lazy="joined")

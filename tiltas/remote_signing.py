@@ -26,7 +26,6 @@ from signing.errors import RemoteSigningRefused as ValueDoesNotVerify
 from signing.remote import signature_value_of
 from tiltas import audit, documents
 from tiltas.apikeys import Principal
-from tiltas.db import aware_utc
 from tiltas.errors import FieldProblem, InvalidInput, NotFound, TiltasError
 from tiltas.models import Document, RemoteSigningSession, utcnow
 
@@ -218,7 +217,7 @@ def check_open(record: RemoteSigningSession, document: Document, now: dt.datetim
         raise RemoteSigningRefused("the signature could not be prepared", "failed")
     if record.status == SessionStatus.preparing:
         raise RemoteSigningRefused("the signature is still being prepared", "not_prepared")
-    if now >= aware_utc(record.expires_at):
+    if now >= record.expires_at:
         raise RemoteSigningRefused("the signing session has expired", "stale")
     if document.pdf_sha256 != record.source_pdf_sha256:
         raise RemoteSigningRefused("the document changed after the signature was prepared", "stale")
@@ -231,8 +230,8 @@ def public(record: RemoteSigningSession, document: Document) -> dict[str, Any]:
         "document_id": document.public_id,
         "signer": record.signer_index,
         "status": record.status,
-        "expires_at": aware_utc(record.expires_at).isoformat(),
+        "expires_at": record.expires_at.isoformat(),
         "challenge": challenge,
         "failure": record.failure,
-        "completed_at": aware_utc(record.completed_at).isoformat() if record.completed_at else None,
+        "completed_at": record.completed_at.isoformat() if record.completed_at else None,
     }

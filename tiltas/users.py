@@ -54,11 +54,6 @@ class SignInRefused(TiltasError):
     code = "sign_in_refused"
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; the service stores UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -164,7 +159,7 @@ def check_password(
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         raise refused
-    if user.locked_until is not None and _aware(user.locked_until) > now:
+    if user.locked_until is not None and user.locked_until > now:
         raise SignInRefused("too many failed sign-ins; try again later")
     try:
         _hasher.verify(user.password_hash, password)
@@ -230,12 +225,12 @@ def resolve_session(
     web_session = session.scalar(
         select(WebSession).where(WebSession.secret_sha256 == _digest(secret))
     )
-    if web_session is None or _aware(web_session.expires_at) <= now:
+    if web_session is None or web_session.expires_at <= now:
         return None
     user = web_session.user
     if user.disabled_at is not None:
         return None
-    if now - _aware(web_session.last_seen_at) >= SESSION_REFRESH:
+    if now - web_session.last_seen_at >= SESSION_REFRESH:
         web_session.last_seen_at = now
         web_session.expires_at = now + SESSION_IDLE
     return user, principal_of(user)

@@ -56,12 +56,6 @@ def lease_seconds(policy: DeliveryPolicy) -> float:
     return max(60.0, 4 * (policy.connect_timeout_s + policy.timeout_s))
 
 
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def due_deliveries(
     session: Session, now: dt.datetime, *, queue_for_s: float, limit: int = 500
 ) -> list[str]:
@@ -103,7 +97,7 @@ class Claim:
 
 
 def _secrets(subscription: WebhookSubscription, now: dt.datetime) -> tuple[str, ...]:
-    until = _aware(subscription.previous_secret_until)
+    until = subscription.previous_secret_until
     if subscription.previous_secret and until is not None and until > now:
         return (subscription.secret, subscription.previous_secret)
     return (subscription.secret,)
@@ -121,10 +115,10 @@ def claim(
         DeliveryStatus.failed.value,
     ):
         return None
-    lease = _aware(delivery.lease_until)
+    lease = delivery.lease_until
     if delivery.status == DeliveryStatus.sending.value and lease is not None and lease > now:
         return None
-    due = _aware(delivery.next_attempt_at)
+    due = delivery.next_attempt_at
     if delivery.status == DeliveryStatus.pending.value and due is not None and due > now:
         return None
     subscription = session.get_one(WebhookSubscription, delivery.subscription_id)
@@ -141,7 +135,7 @@ def claim(
     delivery.lease_token = str(uuid.uuid4())
     delivery.lease_until = now + dt.timedelta(seconds=lease_seconds(policy))
     delivery.updated_at = now
-    occurred = _aware(event.occurred_at)
+    occurred = event.occurred_at
     assert occurred is not None
     return Claim(
         delivery_id=delivery.id,

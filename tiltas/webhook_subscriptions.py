@@ -280,11 +280,7 @@ def redeliver(
     assert delivery is not None
     now = utcnow()
     lease = delivery.lease_until
-    if (
-        delivery.status == DeliveryStatus.sending.value
-        and lease is not None
-        and (lease if lease.tzinfo else lease.replace(tzinfo=dt.UTC)) > now
-    ):
+    if delivery.status == DeliveryStatus.sending.value and lease is not None and lease > now:
         raise RedeliveryRefused("an attempt is being made right now", "in_flight")
     delivery.status = DeliveryStatus.pending.value
     delivery.round += 1

@@ -34,7 +34,7 @@ from templates.pdflt import (
     PdfLtRegistration,
     apply_pdflt_metadata,
 )
-from templates.rendering import render_validated, template_bytes, validate
+from templates.rendering import render_validated, template_bytes, template_version, validate
 from templates.schemas import Envelope
 from templates.types import DocumentType, TemplateError, document_type
 from tiltas import documents
@@ -151,7 +151,7 @@ class DocumentPipeline:
             StorageError,
             SigningError,
         ) as error:
-            return self._fail(public_id, getattr(error, "code", type(error).__name__), str(error))
+            return self.fail(public_id, getattr(error, "code", type(error).__name__), str(error))
 
         sha256 = self.store.put(pdf)
         with transaction(self.sessions) as session:
@@ -163,9 +163,6 @@ class DocumentPipeline:
             return document.status
 
     def fail(self, public_id: str, code: str, message: str) -> str:
-        return self._fail(public_id, code, message)
-
-    def _fail(self, public_id: str, code: str, message: str) -> str:
         log.warning("document %s failed: %s", public_id, code)
         with transaction(self.sessions) as session:
             document = documents.load_for_generation(session, public_id)
@@ -177,8 +174,6 @@ class DocumentPipeline:
 
     def _template(self, type_id: str, template_sha: str) -> bytes:
         shipped = template_bytes(type_id)
-        from templates.rendering import template_version
-
         if template_version(shipped) == template_sha:
             return shipped
         return self.store.get(template_sha)
@@ -222,7 +217,7 @@ class DocumentSigner:
         except TimestampUnavailable:
             raise
         except SigningError as error:
-            return self._failed(public_id, error.code, str(error))
+            return self.record_failure(public_id, error.code, str(error))
         sha256 = self.store.put(signed)
         with transaction(self.sessions) as session:
             document = documents.load_for_generation(session, public_id)
@@ -235,9 +230,6 @@ class DocumentSigner:
             return document.status
 
     def record_failure(self, public_id: str, code: str, message: str) -> str:
-        return self._failed(public_id, code, message)
-
-    def _failed(self, public_id: str, code: str, message: str) -> str:
         log.warning("signing %s failed: %s", public_id, code)
         with transaction(self.sessions) as session:
             document = documents.load_for_generation(session, public_id)

@@ -14,7 +14,6 @@ from api.deps import DatabaseDep, IdempotencyKey, PrincipalDep
 from api.idempotent import run_post
 from api.routes.documents import DocumentCreate, document_view, request_checked_document
 from tiltas import batches, documents
-from tiltas.db import aware_utc
 from tiltas.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from tiltas.idempotency import StoredResponse
 from tiltas.messaging import GENERATE_DOCUMENT
@@ -69,8 +68,8 @@ def _view(progress: batches.BatchProgress) -> dict[str, Any]:
         "total": batch.total,
         "counts": progress.counts,
         "failures": progress.failures,
-        "created_at": aware_utc(batch.created_at),
-        "cancelled_at": aware_utc(batch.cancelled_at) if batch.cancelled_at else None,
+        "created_at": batch.created_at,
+        "cancelled_at": batch.cancelled_at,
     }
     return BatchPublic.model_validate(body).model_dump(mode="json")
 

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
@@ -40,6 +40,8 @@ from tiltas.settings import Settings
 from tiltas.storage import FileStore
 
 router = APIRouter(tags=["documents"])
+
+_T = TypeVar("_T")
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -180,16 +182,26 @@ def request_checked_document(session: Any, principal: Principal, body: DocumentC
     )
 
 
-def wait_for_document(
-    database: Any, public_id: str, seconds: float, done: Callable[[Document], bool]
-) -> Document:
+def poll(database: Any, seconds: float, look: Callable[[Any], tuple[bool, _T]]) -> _T:
+    """What ``look`` finds once it says it is done, or at the end of ``seconds`` (a worker is
+    doing the work; each look is its own transaction)."""
     deadline = time.monotonic() + seconds
     while True:
         with database.transaction() as session:
-            document = documents.by_public_id(session, public_id)
-            if done(document) or time.monotonic() >= deadline:
-                return document
+            done, found = look(session)
+            if done or time.monotonic() >= deadline:
+                return found
         time.sleep(0.05)
+
+
+def wait_for_document(
+    database: Any, public_id: str, seconds: float, done: Callable[[Document], bool]
+) -> Document:
+    def look(session: Any) -> tuple[bool, Document]:
+        document = documents.by_public_id(session, public_id)
+        return done(document), document
+
+    return poll(database, seconds, look)
 
 
 @router.post("/v1/documents", status_code=201, response_model=DocumentPublic)
@@ -334,15 +346,17 @@ async def record_acknowledgement(
     )
 
 
-def _record_acknowledgement(
+def start_acknowledgement(
     request: Request,
-    document_id: str,
     principal: Principal,
     database: Any,
     settings: Settings,
+    document_id: str,
     kind: documents.AcknowledgementKind,
     upload: bytes,
-) -> JSONResponse:
+) -> tuple[str | None, int]:
+    """Check the acknowledgement may be recorded, store the upload and hand it to a worker;
+    returns the document's case id and its version before."""
     with database.transaction() as session:
         document = documents.read_document(
             session, principal, document_id, purpose="acknowledgement"
@@ -353,6 +367,21 @@ def _record_acknowledgement(
     upload_sha256 = FileStore(settings.documents_dir).put(upload)
     request.app.state.producer.send_task(
         RECORD_ACKNOWLEDGEMENT, args=[document_id, kind.value, upload_sha256]
+    )
+    return case_id, version
+
+
+def _record_acknowledgement(
+    request: Request,
+    document_id: str,
+    principal: Principal,
+    database: Any,
+    settings: Settings,
+    kind: documents.AcknowledgementKind,
+    upload: bytes,
+) -> JSONResponse:
+    case_id, version = start_acknowledgement(
+        request, principal, database, settings, document_id, kind, upload
     )
     recorded = wait_for_document(
         database, document_id, settings.document_wait_s, lambda d: d.version != version

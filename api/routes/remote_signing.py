@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Database, DatabaseDep, PrincipalDep, SettingsDep
-from api.routes.documents import document_view
+from api.routes.documents import document_view, poll
 from tiltas import documents, remote_signing
 from tiltas.errors import FieldProblem, InvalidInput
 from tiltas.messaging import COMPLETE_REMOTE_SIGNATURE, PREPARE_REMOTE_SIGNATURE
@@ -174,11 +173,10 @@ def _wait_for_session(
     database: Database, document_id: str, session_id: str, seconds: float, waiting: str
 ) -> dict[str, Any]:
     """The session's view once it has left ``waiting`` (or noted a failure), or at timeout."""
-    deadline = time.monotonic() + seconds
-    while True:
-        with database.transaction() as session:
-            record, document = remote_signing.load(session, document_id, session_id)
-            left = record.status != waiting or record.failure is not None
-            if left or time.monotonic() >= deadline:
-                return _view(record, document)
-        time.sleep(0.05)
+
+    def look(session: Any) -> tuple[bool, dict[str, Any]]:
+        record, document = remote_signing.load(session, document_id, session_id)
+        left = record.status != waiting or record.failure is not None
+        return left, _view(record, document)
+
+    return poll(database, seconds, look)

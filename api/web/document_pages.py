@@ -21,7 +21,12 @@ from starlette.datastructures import UploadFile
 
 from api.deps import DatabaseDep, SettingsDep, TodayDep
 from api.idempotent import REPLAYED_HEADER, run_post
-from api.routes.documents import EnvelopeInput
+from api.routes.documents import (
+    DocumentCreate,
+    EnvelopeInput,
+    request_checked_document,
+    start_acknowledgement,
+)
 from api.routes.webhooks import enqueue_deliveries
 from api.web import forms, labels
 from api.web.rendering import VILNIUS, WebRoute, error_message, page, status_of
@@ -36,15 +41,13 @@ from templates.questionnaire import (
     SECTIONS,
     Label,
 )
-from templates.rendering import template_bytes, template_version, validate
 from templates.schemas import DocumentTypeId, SignerRole
 from templates.types import DOCUMENT_TYPES, DocumentType, document_type
 from tiltas import deadline_tracking, delivery, documents, events
-from tiltas.access import DOCUMENT_AUTHORS
 from tiltas.apikeys import Principal
 from tiltas.errors import FieldProblem, InvalidInput, TiltasError
 from tiltas.idempotency import StoredResponse
-from tiltas.messaging import GENERATE_DOCUMENT, RECORD_ACKNOWLEDGEMENT, SIGN_DOCUMENT
+from tiltas.messaging import GENERATE_DOCUMENT, SIGN_DOCUMENT
 from tiltas.models import Document, Organisation
 from tiltas.settings import Settings
 from tiltas.storage import FileStore
@@ -215,24 +218,8 @@ def create_document(
     data_values = values["data"]
 
     def perform(session: Session) -> StoredResponse:
-        # The same steps as POST /v1/documents.
-        case = None
-        envelope = envelope_input.model_dump(mode="json", exclude_none=True)
-        envelope["document_type"] = type_id
-        envelope["author"] = documents.author_of(session, principal)
-        if byla is not None:
-            case, envelope["subject"] = documents.subject_of(session, principal, byla)
-        _kind, checked_envelope, checked_data = validate(type_id, envelope, data_values)
-        active = documents.active_template(session, type_id)
-        document = documents.request_document(
-            session,
-            principal,
-            type_id,
-            case,
-            checked_envelope.model_dump(mode="json"),
-            checked_data.model_dump(mode="json"),
-            active or template_version(template_bytes(type_id)),
-        )
+        body = DocumentCreate(type=kind.id, case_id=byla, envelope=envelope_input, data=data_values)
+        document = request_checked_document(session, principal, body)
         return StoredResponse(
             202, {"id": document.public_id}, {"Location": f"/web/dokumentai/{document.public_id}"}
         )
@@ -301,10 +288,7 @@ def _document_context(session: Session, principal: Principal, document: Document
         document, delivery.events_by_document(session, [document.id]).get(document.id, [])
     )
     state = delivery.current_state(steps)
-    is_author = (
-        principal.organisation_id == document.author_organisation_id
-        and principal.role in DOCUMENT_AUTHORS[document.type_id]
-    )
+    is_author = documents.is_author(principal, document)
     allowed_next = sorted(s.value for s in delivery.TRANSITIONS[state]) if state else []
     author = session.get(Organisation, document.author_organisation_id)
     return {
@@ -422,29 +406,6 @@ def sign(
     return RedirectResponse(f"/web/dokumentai/{document_id}?po={version}", 303)
 
 
-def _acknowledge(
-    request: Request,
-    principal: Principal,
-    database: DatabaseDep,
-    settings: Settings,
-    document_id: str,
-    kind: documents.AcknowledgementKind,
-    upload: bytes,
-) -> int:
-    # The same steps as POST /v1/documents/{id}/acknowledgement.
-    with database.transaction() as session:
-        document = documents.read_document(
-            session, principal, document_id, purpose="acknowledgement"
-        )
-        documents.check_may_acknowledge(principal, document, kind)
-        version = document.version
-    sha256 = FileStore(settings.documents_dir).put(upload)
-    request.app.state.producer.send_task(
-        RECORD_ACKNOWLEDGEMENT, args=[document_id, kind.value, sha256]
-    )
-    return version
-
-
 async def _upload(form: Any, name: str, limit: int) -> bytes | None:
     upload = form.get(name)
     if not isinstance(upload, UploadFile):
@@ -467,8 +428,8 @@ async def signature_pad(
     if not image or not image.startswith(b"\x89PNG"):
         return JSONResponse({"error": "Parašo paveikslėlis netinkamas."}, status_code=422)
     try:
-        version = await run_in_threadpool(
-            _acknowledge,
+        _case_id, version = await run_in_threadpool(
+            start_acknowledgement,
             request,
             user.principal,
             database,
@@ -503,8 +464,8 @@ async def paper_scan(
             status_code=422,
             scan_error="Pasirinkite skenuotą dokumentą PDF formatu.",
         )
-    version = await run_in_threadpool(
-        _acknowledge,
+    _case_id, version = await run_in_threadpool(
+        start_acknowledgement,
         request,
         user.principal,
         database,

@@ -12,9 +12,8 @@ import pytest
 from signing.dev_pki import ensure_dev_pki
 from signing.keys import load_certificates
 from signing.validation import async_validate_signed_pdf
-from tests.support.documents import documents_settings, running_worker
+from tests.support.documents import running_worker
 from tests.support.factories import World, care_case
-from tests.support.servers import RedisServer
 from tiltas.access import Role
 from tiltas.messaging import GENERATE_DOCUMENT
 from tiltas.settings import Settings
@@ -24,16 +23,8 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def settings(
-    database_url: str,
-    tmp_path: Path,
-    redis_server: RedisServer,
-    converter_profiles: Path,
-    dev_pki_root: Path,
-) -> Settings:
-    return documents_settings(
-        database_url, tmp_path / "data", redis_server.url, converter_profiles, dev_pki_root
-    )
+def settings(document_settings: Settings) -> Settings:
+    return document_settings
 
 
 def _protocols(world: World, count: int) -> tuple[dict[str, str], list[dict[str, Any]]]:

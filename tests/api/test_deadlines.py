@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from api.deps import get_today
+from tests.support.deliveries import new_case, on_day
 from tests.support.factories import World, release_case
 from tiltas.access import Role
 
@@ -15,22 +12,7 @@ from tiltas.access import Role
 def _case_with_release(world: World, pcr: str) -> str:
     payload = release_case(world)
     payload["subject"]["possible_release_date"] = pcr
-    response = world.client.post(
-        "/v1/cases", json=payload, headers=world.institution.auth(Role.director)
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-@contextmanager
-def on_day(world: World, today: str) -> Iterator[None]:
-    """Set the API's day (its ``get_today`` dependency) for the requests inside."""
-    overrides = world.client.app.dependency_overrides  # type: ignore[attr-defined]
-    overrides[get_today] = lambda: dt.date.fromisoformat(today)
-    try:
-        yield
-    finally:
-        del overrides[get_today]
+    return new_case(world, payload)
 
 
 def _deadlines(

@@ -17,9 +17,8 @@ from fastapi.testclient import TestClient
 
 from templates.pdfa import check_pdfa
 from templates.rendering import template_bytes, template_version
-from tests.support.documents import documents_settings, pdf_text, running_worker
+from tests.support.documents import pdf_text, running_worker
 from tests.support.factories import World, care_case, release_case
-from tests.support.servers import RedisServer
 from tiltas.access import Role
 from tiltas.documents import input_sha256
 from tiltas.settings import Settings
@@ -28,16 +27,8 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def settings(
-    database_url: str,
-    tmp_path: Path,
-    redis_server: RedisServer,
-    converter_profiles: Path,
-    dev_pki_root: Path,
-) -> Settings:
-    return documents_settings(
-        database_url, tmp_path / "data", redis_server.url, converter_profiles, dev_pki_root
-    )
+def settings(document_settings: Settings) -> Settings:
+    return document_settings
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from sqlalchemy import update
 from signing.dev_pki import ensure_dev_pki
 from signing.keys import load_certificates
 from signing.validation import async_validate_signed_pdf
-from tests.support.documents import documents_settings, running_worker
+from tests.support.documents import running_worker
 from tests.support.factories import World, care_case
-from tests.support.servers import RedisServer
 from tiltas.access import Role
 from tiltas.db import transaction
 from tiltas.models import RemoteSigningSession
@@ -32,16 +31,8 @@ CHAIR, SECRETARY = "rasa-kazlauskiene", "jonas-petrauskas"
 
 
 @pytest.fixture
-def settings(
-    database_url: str,
-    tmp_path: Path,
-    redis_server: RedisServer,
-    converter_profiles: Path,
-    dev_pki_root: Path,
-) -> Settings:
-    return documents_settings(
-        database_url, tmp_path / "data", redis_server.url, converter_profiles, dev_pki_root
-    )
+def settings(document_settings: Settings) -> Settings:
+    return document_settings
 
 
 class Card:

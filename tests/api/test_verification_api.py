@@ -3,24 +3,19 @@ forms, refusals as problem+json, and who may ask."""
 
 from __future__ import annotations
 
-import re
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
 
-from api.app import create_app
 from api.routes import verification
 from signing.errors import VerificationRefused
 from signing.report_xml import VR_NAMESPACE
-from tests.support.documents import documents_settings, running_worker
+from tests.support.documents import running_worker
 from tests.support.factories import World, care_case
-from tests.support.servers import RedisServer
+from tests.support.verification import flip_signed_byte, signed_protocol, verification_client
 from tiltas.access import Role
 from tiltas.settings import Settings
 
@@ -30,91 +25,12 @@ PDF = {"Content-Type": "application/pdf"}
 VR = {"vr": VR_NAMESPACE}
 
 
-# -- helpers shared with tests/cli/test_verify_cli.py ----------------------------------------
-
-
-@contextmanager
-def verification_client(settings: Settings) -> Iterator[TestClient]:
-    # The app's lifespan closes the verifier's worker processes.
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-def signed_protocol(world: World) -> tuple[dict[str, str], str]:
-    """Document K of a care case, generated and signed by chair then secretary (B-LTA) through
-    the API; returns the commission's headers and the document id."""
-    director = world.institution.auth(Role.director)
-    care_id = world.client.post("/v1/cases", json=care_case(world), headers=director).json()["id"]
-    commission = world.orgs["commission"].auth(Role.commission)
-    example = world.client.get("/v1/document-types/K", headers=commission).json()["example"]
-    created = world.client.post(
-        "/v1/documents", json={**example, "case_id": care_id}, headers=commission
-    ).json()
-    assert created["status"] == "generated", created
-    for signer in (1, 2):
-        signed = world.client.post(
-            f"/v1/documents/{created['id']}/signatures", json={"signer": signer}, headers=commission
-        )
-        assert signed.status_code == 200, signed.text
-    assert signed.json()["status"] == "signed", signed.json()
-    return commission, str(created["id"])
-
-
-def signed_protocol_pdf(settings: Settings) -> bytes:
-    with verification_client(settings) as client, running_worker(settings):
-        world = World.build(client)
-        commission, document_id = signed_protocol(world)
-        return client.get(f"/v1/documents/{document_id}/pdf", headers=commission).content
-
-
-def module_settings(
-    tmp_path: Path,
-    sqlite_template: Path,
-    redis_server: RedisServer,
-    converter_profiles: Path,
-    dev_pki_root: Path,
-) -> Settings:
-    database = tmp_path / "tiltas.sqlite3"
-    shutil.copyfile(sqlite_template, database)
-    return Settings(
-        dev_pki_dir=dev_pki_root,
-        database_url=f"sqlite:///{database}",
-        data_dir=tmp_path / "data",
-        broker_url=redis_server.url,
-        converter_profile_dir=converter_profiles,
-        document_wait_s=90,
-        max_body_bytes=1_048_576,
-    )
-
-
-def flip_signed_byte(pdf: bytes) -> bytes:
-    """Flip one byte that every signature's /ByteRange covers: a byte of the binary comment
-    on the PDF's second line, which changes no object, only the signed bytes' hash."""
-    byte_ranges = [
-        tuple(int(n) for n in match.groups())
-        for match in re.finditer(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", pdf)
-    ]
-    assert byte_ranges, "not a signed PDF"
-    offset = pdf.index(b"\n%", 0, 64) + 2
-    assert pdf[offset] >= 0x80, "expected the binary comment after the header"
-    assert all(start <= offset < start + length for start, length, _, _ in byte_ranges)
-    return pdf[:offset] + bytes([pdf[offset] ^ 0x01]) + pdf[offset + 1 :]
-
-
 # -- fixtures -------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def settings(
-    database_url: str,
-    tmp_path: Path,
-    redis_server: RedisServer,
-    converter_profiles: Path,
-    dev_pki_root: Path,
-) -> Settings:
-    return documents_settings(
-        database_url, tmp_path / "data", redis_server.url, converter_profiles, dev_pki_root
-    )
+def settings(document_settings: Settings) -> Settings:
+    return document_settings
 
 
 @pytest.fixture
@@ -127,21 +43,6 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def worker(settings: Settings) -> Iterator[None]:
     with running_worker(settings):
         yield
-
-
-@pytest.fixture(scope="module")
-def signed_pdf(
-    tmp_path_factory: pytest.TempPathFactory,
-    sqlite_template: Path,
-    redis_server: RedisServer,
-    converter_profiles: Path,
-    dev_pki_root: Path,
-) -> bytes:
-    """A protocol K signed through the API once for the upload tests of this module."""
-    tmp_path = tmp_path_factory.mktemp("signed-protocol")
-    return signed_protocol_pdf(
-        module_settings(tmp_path, sqlite_template, redis_server, converter_profiles, dev_pki_root)
-    )
 
 
 def _problem(response: Any, status: int) -> dict[str, Any]:

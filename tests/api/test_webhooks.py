@@ -15,8 +15,8 @@ from kombu.exceptions import OperationalError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.support.deliveries import moment, new_case, stored_document
-from tests.support.factories import World, release_case
+from tests.support.deliveries import moment, sent_notice, stored_document
+from tests.support.factories import World
 from tests.support.receiver import Receiver, running_receiver
 from tiltas import webhook_dispatch
 from tiltas.access import Role
@@ -84,24 +84,6 @@ def _subscribe(
     body: dict[str, Any] = response.json()
     receiver.secrets = (body["secret"],)
     return body
-
-
-def _sent_notice(world: World) -> tuple[str, str]:
-    """A case with a signed notice A; the notice is then recorded as sent (an event)."""
-    payload = release_case(world)
-    payload["subject"]["possible_release_date"] = "2026-11-02"
-    case_id = new_case(world, payload)
-    notice = stored_document(
-        world, "A", author="correctional_institution", case_id=case_id,
-        generated_at=moment("2026-04-20T09:00"), signed_at=moment("2026-04-20T09:00"),
-    )  # fmt: skip
-    response = world.client.post(
-        f"/v1/documents/{notice}/delivery-events",
-        json={"state": "sent", "at": moment("2026-04-21T10:00").isoformat()},
-        headers=world.institution.auth(Role.institution_staff),
-    )
-    assert response.status_code == 201, response.text
-    return case_id, notice
 
 
 def _deliveries(world: World, subscription_id: str) -> list[dict[str, Any]]:
@@ -203,7 +185,7 @@ def test_a_step_is_delivered_signed_and_without_personal_data(
     settings: Settings,
 ) -> None:
     subscription = _subscribe(world, receiver, ["document.sent"])
-    case_id, notice = _sent_notice(world)
+    case_id, notice = sent_notice(world)
     [delivery] = _deliveries(world, subscription["id"])
     assert (delivery["event_type"], delivery["status"], delivery["case_id"]) == (
         "document.sent",
@@ -254,7 +236,7 @@ def test_retried_with_growing_back_off_after_the_receiver_fails(
     settings: Settings,
 ) -> None:
     subscription = _subscribe(world, receiver, ["document.sent"])
-    _sent_notice(world)
+    sent_notice(world)
     [delivery] = _deliveries(world, subscription["id"])
     receiver.statuses = [503, 500]
     policy = webhook_dispatch.delivery_policy(settings)
@@ -299,7 +281,7 @@ def test_gives_up_at_the_cap_then_redelivers_on_request(
     settings: Settings,
 ) -> None:
     subscription = _subscribe(world, receiver, ["document.sent"])
-    _sent_notice(world)
+    sent_notice(world)
     [delivery] = _deliveries(world, subscription["id"])
     receiver.statuses = [503, 503, 503]
     policy = webhook_dispatch.delivery_policy(settings)
@@ -353,7 +335,7 @@ def test_a_rotated_secret_signs_beside_the_old_one(
     assert rotated.status_code == 200
     new_secret = rotated.json()["secret"]
     assert new_secret != old_secret and rotated.json()["previous_secret_until"] is not None
-    _sent_notice(world)
+    sent_notice(world)
     [delivery] = _deliveries(world, subscription["id"])
     receiver.secrets = (old_secret,)  # a receiver not yet switched over still accepts it
     policy = webhook_dispatch.delivery_policy(settings)
@@ -371,7 +353,7 @@ def test_the_ssrf_guard_is_asked_again_at_every_attempt(
     settings: Settings,
 ) -> None:
     subscription = _subscribe(world, receiver, ["document.sent"])
-    _sent_notice(world)
+    sent_notice(world)
     [delivery] = _deliveries(world, subscription["id"])
     strict = webhook_dispatch.delivery_policy(
         settings.model_copy(update={"webhook_allow_loopback": False})
@@ -392,7 +374,7 @@ def test_an_attempt_whose_worker_died_is_taken_again_after_its_lease(
     settings: Settings,
 ) -> None:
     subscription = _subscribe(world, receiver, ["document.sent"])
-    _sent_notice(world)
+    sent_notice(world)
     [delivery] = _deliveries(world, subscription["id"])
     policy = webhook_dispatch.delivery_policy(settings)
     now = dt.datetime.now(dt.UTC)
@@ -424,7 +406,7 @@ def test_who_hears_of_a_step(world: World, receiver: Receiver, producer: Recordi
     (risk data) does not; nothing reaches an organisation outside the case."""
     municipal = _subscribe(world, receiver, ["document.sent"], org="municipality")
     foreign = _subscribe(world, receiver, ["document.sent"], org="correctional_institution_2")
-    case_id, _notice = _sent_notice(world)
+    case_id, _notice = sent_notice(world)
     listing = stored_document(
         world, "C", author="correctional_institution", case_id=case_id,
         generated_at=moment("2026-09-28T09:00"), signed_at=moment("2026-09-28T09:00"),
@@ -451,7 +433,7 @@ def test_a_disabled_subscription_gets_nothing_more(
     world: World, receiver: Receiver, producer: RecordingProducer
 ) -> None:
     subscription = _subscribe(world, receiver, ["document.sent", "deadlines.changed"])
-    _sent_notice(world)
+    sent_notice(world)
     pending = _deliveries(world, subscription["id"])
     assert pending and all(d["status"] == "pending" for d in pending)
     admin = world.institution.auth(Role.admin)
@@ -461,7 +443,7 @@ def test_a_disabled_subscription_gets_nothing_more(
     given_up = _deliveries(world, subscription["id"])
     assert {d["status"] for d in given_up} == {"failed"}
     assert {d["last_error"] for d in given_up} == {"subscription_disabled"}
-    _sent_notice(world)
+    sent_notice(world)
     assert len(_deliveries(world, subscription["id"])) == len(given_up)
     refused = world.client.post(
         f"/v1/webhooks/{subscription['id']}/deliveries/{given_up[0]['id']}/redeliver", headers=admin
@@ -478,5 +460,5 @@ def test_an_unreachable_broker_does_not_fail_the_request(world: World, receiver:
     """The step is recorded and its delivery waits in the database for the dispatcher."""
     world.client.app.state.producer = UnreachableBroker()  # type: ignore[attr-defined]
     subscription = _subscribe(world, receiver, ["document.sent"])
-    _sent_notice(world)
+    sent_notice(world)
     assert [d["status"] for d in _deliveries(world, subscription["id"])] == ["pending"]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from cli.batch import submit
-from tests.support.documents import documents_settings, running_worker
+from tests.support.documents import running_worker
 from tests.support.factories import World, care_case
-from tests.support.servers import RedisServer
 from tiltas.access import Role
 from tiltas.settings import Settings
 
@@ -17,16 +14,8 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def settings(
-    database_url: str,
-    tmp_path: Path,
-    redis_server: RedisServer,
-    converter_profiles: Path,
-    dev_pki_root: Path,
-) -> Settings:
-    return documents_settings(
-        database_url, tmp_path / "data", redis_server.url, converter_profiles, dev_pki_root
-    )
+def settings(document_settings: Settings) -> Settings:
+    return document_settings
 
 
 def test_submit_follows_the_batch_to_the_end(

@@ -16,32 +16,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from signing.dev_pki import ensure_dev_pki
-from tests.api.test_verification_api import flip_signed_byte, module_settings, signed_protocol_pdf
-from tests.support.servers import RedisServer
 from tests.support.service import REPO
+from tests.support.verification import flip_signed_byte
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture(scope="module")
-def signed_pdf(
-    tmp_path_factory: pytest.TempPathFactory,
-    sqlite_template: Path,
-    redis_server: RedisServer,
-    converter_profiles: Path,
-    dev_pki_root: Path,
-) -> bytes:
-    """A protocol K signed through the API (chair, secretary; B-LTA)."""
-    tmp_path = tmp_path_factory.mktemp("signed-protocol")
-    return signed_protocol_pdf(
-        module_settings(tmp_path, sqlite_template, redis_server, converter_profiles, dev_pki_root)
-    )
 
 
 def _verify(
     tmp_path: Path, dev_pki_root: Path, *args: str, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    # cli/main.py does not register the command yet: run the module itself.
     return subprocess.run(
         [sys.executable, "-m", "cli.verify", *args],
         env={

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from api.deps import get_today
-from tests.support.factories import World
+from tests.support.factories import World, release_case
 from tiltas.access import Role
 from tiltas.db import transaction
 from tiltas.models import Case, Document, Organisation
@@ -108,3 +108,21 @@ def deadlines_on(
         )
     assert response.status_code == 200, response.text
     return {d["kind"]: d for d in response.json()}
+
+
+def sent_notice(world: World) -> tuple[str, str]:
+    """A case with a signed notice A; the notice is then recorded as sent (an event)."""
+    payload = release_case(world)
+    payload["subject"]["possible_release_date"] = "2026-11-02"
+    case_id = new_case(world, payload)
+    notice = stored_document(
+        world, "A", author="correctional_institution", case_id=case_id,
+        generated_at=moment("2026-04-20T09:00"), signed_at=moment("2026-04-20T09:00"),
+    )  # fmt: skip
+    response = world.client.post(
+        f"/v1/documents/{notice}/delivery-events",
+        json={"state": "sent", "at": moment("2026-04-21T10:00").isoformat()},
+        headers=world.institution.auth(Role.institution_staff),
+    )
+    assert response.status_code == 201, response.text
+    return case_id, notice

@@ -47,18 +47,3 @@ def document_request(
         },
         "data": data,
     }
-
-
-def documents_settings(
-    database_url: str, data_dir: Path, broker_url: str, converter_profiles: Path, dev_pki: Path
-) -> Settings:
-    """Settings for tests that make documents: a real broker, converters and the dev PKI."""
-    return Settings(
-        dev_pki_dir=dev_pki,
-        database_url=database_url,
-        data_dir=data_dir,
-        broker_url=broker_url,
-        converter_profile_dir=converter_profiles,
-        document_wait_s=90,
-        max_body_bytes=1_048_576,
-    )

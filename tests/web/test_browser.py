@@ -24,9 +24,8 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from api.app import create_app
-from tests.support.documents import documents_settings, running_worker
+from tests.support.documents import running_worker
 from tests.support.factories import World, personal_code
-from tests.support.servers import RedisServer
 from tests.web.browser import CHROMIUM, TABLET, Screens, new_page, serving
 from tests.web.conftest import PASSWORD, make_person
 from tiltas.access import Role
@@ -50,16 +49,8 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def settings(
-    database_url: str,
-    tmp_path: Path,
-    redis_server: RedisServer,
-    converter_profiles: Path,
-    dev_pki_root: Path,
-) -> Settings:
-    return documents_settings(
-        database_url, tmp_path / "data", redis_server.url, converter_profiles, dev_pki_root
-    )
+def settings(document_settings: Settings) -> Settings:
+    return document_settings
 
 
 @pytest.fixture

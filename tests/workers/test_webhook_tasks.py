@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from celery import Celery
 
-from tests.support.deliveries import moment, new_case, stored_document
+from tests.support.deliveries import new_case, sent_notice
 from tests.support.documents import running_worker
 from tests.support.factories import World, release_case
 from tests.support.receiver import Receiver, running_receiver
@@ -59,22 +59,6 @@ def _subscribe(world: World, receiver: Receiver, events: list[str]) -> str:
     return str(response.json()["id"])
 
 
-def _record_sent(world: World) -> None:
-    payload = release_case(world)
-    payload["subject"]["possible_release_date"] = "2026-11-02"
-    case_id = new_case(world, payload)
-    notice = stored_document(
-        world, "A", author="correctional_institution", case_id=case_id,
-        generated_at=moment("2026-04-20T09:00"), signed_at=moment("2026-04-20T09:00"),
-    )  # fmt: skip
-    response = world.client.post(
-        f"/v1/documents/{notice}/delivery-events",
-        json={"state": "sent", "at": moment("2026-04-21T10:00").isoformat()},
-        headers=world.institution.auth(Role.institution_staff),
-    )
-    assert response.status_code == 201, response.text
-
-
 def _deliveries(world: World, subscription: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = world.client.get(
         f"/v1/webhooks/{subscription}/deliveries", headers=world.institution.auth(Role.admin)
@@ -87,7 +71,7 @@ def test_a_delivery_is_retried_by_the_worker_until_the_receiver_takes_it(
 ) -> None:
     subscription = _subscribe(world, receiver, ["document.sent"])
     receiver.statuses = [503, 502]
-    _record_sent(world)
+    sent_notice(world)
 
     def delivered() -> bool:
         found = _deliveries(world, subscription)
@@ -115,7 +99,7 @@ def test_the_dispatcher_sends_what_nobody_enqueued(
 ) -> None:
     subscription = _subscribe(world, receiver, ["document.sent"])
     world.client.app.state.producer = NoBroker()  # type: ignore[attr-defined]
-    _record_sent(world)
+    sent_notice(world)
     assert [d["status"] for d in _deliveries(world, subscription)] == ["pending"]
     assert worker.send_task(DISPATCH_WEBHOOKS).get(timeout=60) == 1
     wait_for(lambda: len(receiver.authentic()) == 1, 60, "the dispatched delivery")
