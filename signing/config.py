@@ -35,6 +35,10 @@ class TimestampAuthority:
     """TSA policy to request (``reqPolicy``); a token under another policy is refused."""
     timeout_seconds: float = 10.0
     """Whole-request timeout; after it the next TSA of the list is tried."""
+    max_clock_skew_seconds: float = 60.0
+    """A token whose time is further than this from our clock is refused: one of the two
+    clocks is wrong, and the token would date the signature wrongly (one from the future also
+    fails LTA validation, NO_POE). Qualified TSAs keep UTC to within a second."""
 
 
 @dataclass(frozen=True)

@@ -79,8 +79,12 @@ class TimestampUnavailable(SigningError):
     code = "timestamp_unavailable"
 
     def __init__(self, attempts: list[TimestampAttempt]) -> None:
+        # The last attempt's reason says what to fix (a TSA down, answering garbage, or a
+        # clock far from ours); the document's failure keeps only this message.
+        last = f"; last: {attempts[-1].reason[:200]}" if attempts else ""
         super().__init__(
-            f"no timestamp authority answered ({len(attempts)} tried); the document was not signed",
+            f"no timestamp authority answered usably ({len(attempts)} tried{last}); "
+            "the document was not signed",
             attempts=[attempt.as_dict() for attempt in attempts],
             retryable=True,
         )

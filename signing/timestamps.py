@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -73,6 +74,12 @@ class ConfiguredTimeStamper(HTTPTimeStamper):
         imprint = tst_info["message_imprint"]
         if bytes(imprint["hashed_message"].native) != bytes(message_digest):
             raise TimestampRequestError("token does not cover the requested digest")
+        skew = (tst_info["gen_time"].native - datetime.now(UTC)).total_seconds()
+        if abs(skew) > self.authority.max_clock_skew_seconds:
+            raise TimestampRequestError(
+                f"the TSA's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} "
+                "this server's clock (check NTP on both)"
+            )
         policy = self.authority.policy_oid
         if policy is not None and tst_info["policy"].dotted != policy:
             raise TimestampRequestError(
