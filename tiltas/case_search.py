@@ -16,11 +16,9 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, exists, or_
 from sqlalchemy.orm import Session
 
-from tiltas import audit
-from tiltas.access import CaseKind, visible_sections
+from tiltas.access import CaseKind
 from tiltas.apikeys import Principal
-from tiltas.audit_batch import Access, record_many
-from tiltas.cases import _require_case_role, _visible_case_query
+from tiltas.cases import _require_case_role, _visible_case_query, record_list_reads
 from tiltas.deadlines import DeadlineStatus
 from tiltas.models import Case, StoredDeadline
 
@@ -116,14 +114,5 @@ def search_cases(
         query = query.where(Case.id < before)
     rows = list(session.scalars(query.order_by(Case.id.desc()).limit(limit + 1)))
     items = rows[:limit]
-    sections = sorted(s.value for s in visible_sections(principal.role))
-    record_many(
-        session,
-        principal.actor,
-        audit.AuditAction.read,
-        [
-            Access("case", case.public_id, case.public_id, {"sections": sections, "via": "list"})
-            for case in items
-        ],
-    )
+    record_list_reads(session, principal, items)
     return CaseSearchPage(items, items[-1].id if len(rows) > limit else None)

@@ -30,6 +30,7 @@ from tiltas.access import (
     visible_sections,
 )
 from tiltas.apikeys import Principal
+from tiltas.audit_batch import Access, record_many
 from tiltas.concurrency import check_version
 from tiltas.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from tiltas.models import Case, CaseParticipant, Organisation, utcnow
@@ -500,6 +501,21 @@ def _decode_cursor(cursor: str) -> int:
     return after
 
 
+def record_list_reads(session: Session, principal: Principal, shown: list[Case]) -> None:
+    """Audit a list page: one read per case shown, written in one go (one by one, a page of
+    50 held the audit chain's lock for ≈ 100 ms while every other audited request queued)."""
+    sections = sorted(s.value for s in visible_sections(principal.role))
+    record_many(
+        session,
+        principal.actor,
+        audit.AuditAction.read,
+        [
+            Access("case", case.public_id, case.public_id, {"sections": sections, "via": "list"})
+            for case in shown
+        ],
+    )
+
+
 def list_cases(
     session: Session, principal: Principal, filters: CaseFilter, *, limit: int, cursor: str | None
 ) -> CasePage:
@@ -519,16 +535,6 @@ def list_cases(
         query = query.where(Case.id > _decode_cursor(cursor))
     rows = list(session.scalars(query.order_by(Case.id).limit(limit + 1)))
     items = rows[:limit]
-    sections = sorted(s.value for s in visible_sections(principal.role))
-    for case in items:
-        audit.record(
-            session,
-            principal.actor,
-            audit.AuditAction.read,
-            "case",
-            case.public_id,
-            case_id=case.public_id,
-            detail={"sections": sections, "via": "list"},
-        )
+    record_list_reads(session, principal, items)
     next_cursor = _encode_cursor(items[-1].id) if len(rows) > limit else None
     return CasePage(items, next_cursor)
