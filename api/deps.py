@@ -48,6 +48,10 @@ def get_today() -> dt.date:
     return lithuanian_today()
 
 
+DATABASE_INT_MAX = 2**63 - 1
+"""The largest integer a query may compare with a column (SQLite's INTEGER, PostgreSQL's
+BIGINT): a cursor beyond it is a 422, not a driver's overflow."""
+
 TodayDep = Annotated[dt.date, Depends(get_today)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

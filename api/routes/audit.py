@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import DatabaseDep, PrincipalDep, require_role
+from api.deps import DATABASE_INT_MAX, DatabaseDep, PrincipalDep, require_role
 from api.schemas import AuditChainPublic, AuditEntryPublic, AuditPage
 from tiltas import audit
 from tiltas.access import Role
@@ -19,7 +19,9 @@ def list_audit_entries(
     principal: PrincipalDep,
     database: DatabaseDep,
     case_id: str | None = None,
-    after_seq: Annotated[int, Query(ge=0, description="Cursor: the last seq you have")] = 0,
+    after_seq: Annotated[
+        int, Query(ge=0, le=DATABASE_INT_MAX, description="Cursor: the last seq you have")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     require_role(principal, Role.auditor)

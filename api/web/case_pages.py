@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from api.deps import DatabaseDep, TodayDep
+from api.deps import DATABASE_INT_MAX, DatabaseDep, TodayDep
 from api.idempotent import run_post
 from api.web import forms, labels
 from api.web.rendering import WebRoute, page
@@ -87,7 +87,7 @@ def case_list(
     terminai: str = "",
     nuo: str = "",
     iki: str = "",
-    pries: Annotated[int | None, Query(ge=1)] = None,
+    pries: Annotated[int | None, Query(ge=1, le=DATABASE_INT_MAX)] = None,
 ) -> Response:
     principal = user.principal
     search = CaseSearch(
