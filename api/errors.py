@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.queue import QueueUnavailable
 from tiltas.delivery import InvalidDeliveryTransition
 from tiltas.documents import AcknowledgementRefused, DocumentNotReady, SigningOutOfOrder
 from tiltas.errors import (
@@ -46,6 +47,7 @@ STATUS_BY_ERROR: dict[type[TiltasError], int] = {
     StorageError: 500,
     InvalidDeliveryTransition: 409,
     RedeliveryRefused: 409,
+    QueueUnavailable: 503,
 }
 
 TITLES = {
@@ -61,6 +63,7 @@ TITLES = {
     422: "Invalid request",
     428: "Precondition required",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -117,6 +120,8 @@ def _domain_error(_request: Request, error: Exception) -> JSONResponse:
         extra["reason"] = error.reason
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, QueueUnavailable):
+        headers["Retry-After"] = "10"
     return problem(status, error.code, error.message, headers=headers or None, **extra)
 
 

@@ -1,6 +1,6 @@
-"""``tiltas serve``: start the broker (embedded default), the Celery worker, the Celery beat
-scheduler and the API as child processes, restart any that dies, and stop them all on SIGTERM /
-Ctrl-C.
+"""``tiltas serve``: start the broker (embedded default), a Celery worker per queue group, the
+Celery beat scheduler and the API as child processes, restart any that dies, and stop them all
+on SIGTERM / Ctrl-C.
 
 Each child runs in its own process group, so a dead worker's pool processes are killed
 with it and cannot finish a task the broker is about to hand to the restarted worker.
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from signing.dev_pki import ensure_dev_pki
 from tiltas.migrate import upgrade
+from tiltas.queues import WorkerGroup
 from tiltas.settings import Settings
 
 log = logging.getLogger("tiltas.serve")
@@ -150,7 +151,7 @@ def plan_children(settings: Settings) -> list[Child]:
             )
         )
     if settings.run_worker:
-        children.append(_worker(settings))
+        children.extend(_worker(group) for group in settings.worker_groups)
     if settings.run_beat:
         # Beat is a child of its own, not the worker's ``-B``: restarting a crashed worker then
         # never starts a second scheduler, and the supervisor keeps exactly one running. A
@@ -193,9 +194,10 @@ def plan_children(settings: Settings) -> list[Child]:
     return children
 
 
-def _worker(settings: Settings) -> Child:
+def _worker(group: WorkerGroup) -> Child:
+    """A Celery worker for one group of queues, with its own concurrency and pool."""
     return Child(
-        "worker",
+        f"worker-{group.name}",
         [
             sys.executable,
             "-m",
@@ -205,12 +207,14 @@ def _worker(settings: Settings) -> Child:
             "worker",
             "--loglevel",
             "INFO",
+            "--pool",
+            group.pool,
             "--concurrency",
-            str(settings.worker_concurrency),
+            str(group.concurrency),
             "--queues",
-            settings.worker_queues,
+            ",".join(group.queues),
             "--hostname",
-            f"tiltas-{os.getpid()}@%h",
+            f"tiltas-{group.name}-{os.getpid()}@%h",
         ],
     )
 

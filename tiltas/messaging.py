@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tiltas.queues import WorkQueue
 from tiltas.settings import Settings
 
 GENERATE_DOCUMENT = "tiltas.documents.generate"
@@ -20,6 +21,23 @@ CHECK_DEADLINE = "tiltas.deadlines.check"
 DISPATCH_WEBHOOKS = "tiltas.webhooks.dispatch"
 DELIVER_WEBHOOK = "tiltas.webhooks.deliver"
 """One attempt of one webhook delivery: args (delivery id)."""
+REQUEUE_DOCUMENTS = "tiltas.documents.requeue"
+"""Beat: documents still ``requested`` long after they were asked for go back on the queue."""
+
+TASK_QUEUES: dict[str, WorkQueue] = {
+    GENERATE_DOCUMENT: WorkQueue.convert,
+    SIGN_DOCUMENT: WorkQueue.sign,
+    RECORD_ACKNOWLEDGEMENT: WorkQueue.sign,
+    PREPARE_REMOTE_SIGNATURE: WorkQueue.sign,
+    COMPLETE_REMOTE_SIGNATURE: WorkQueue.sign,
+    DISPATCH_WEBHOOKS: WorkQueue.webhooks,
+    DELIVER_WEBHOOK: WorkQueue.webhooks,
+    SWEEP_DEADLINES: WorkQueue.schedules,
+    CHECK_DEADLINE: WorkQueue.schedules,
+    VERIFY_AUDIT_CHAIN: WorkQueue.schedules,
+    REQUEUE_DOCUMENTS: WorkQueue.schedules,
+    ARCHIVE_RENEW: WorkQueue.archival,
+}
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -45,7 +63,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
-        "task_default_queue": "default",
+        # Every task has its queue (a test checks); a worker started without ``-Q`` (the
+        # tests' in-process workers) consumes them all.
+        "task_queues": {queue.value: {} for queue in WorkQueue},
+        "task_routes": {name: {"queue": queue.value} for name, queue in TASK_QUEUES.items()},
+        "task_default_queue": WorkQueue.schedules.value,
         "worker_hijack_root_logger": False,
         # A worker process starts LibreOffice before it takes work (a few seconds).
         "worker_proc_alive_timeout": 120,
@@ -62,6 +84,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "task": DISPATCH_WEBHOOKS,
                 "schedule": settings.webhook_dispatch_interval_s,
                 "options": {"expires": settings.webhook_dispatch_interval_s},
+            },
+            "documents-requeue": {
+                "task": REQUEUE_DOCUMENTS,
+                "schedule": settings.document_requeue_after_s / 5,
+                "options": {"expires": settings.document_requeue_after_s / 5},
             },
             # DOMAIN.md §8: archive timestamps renewed before their TSA certificates expire.
             "archive-renewal": {"task": ARCHIVE_RENEW, "schedule": 24 * 3600.0},

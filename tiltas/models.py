@@ -182,6 +182,8 @@ class Document(Base):
     batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("batches.id"), index=True, nullable=True
     )
+    requeued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    """When the re-enqueue sweep last put this stalled document back on the queue."""
 
 
 class Batch(Base):

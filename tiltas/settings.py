@@ -15,6 +15,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from tiltas.queues import DEFAULT_WORKER_QUEUES, WorkerGroup, parse_worker_queues
+
 
 class Environment(StrEnum):
     development = "development"
@@ -45,8 +47,9 @@ class Settings(BaseSettings):
 
     page_size_max: int = 200
 
-    worker_concurrency: int = 2
-    worker_queues: str = "default"
+    worker_queues: str = DEFAULT_WORKER_QUEUES
+    """The workers ``tiltas serve`` runs: ``queue=concurrency`` per worker, comma-separated
+    (``a+b=N``: one worker for two queues). Queues left out are not served on this host."""
 
     visibility_timeout_s: int = 3600
     """Redis redelivers a task not acknowledged within this time. Must exceed the longest
@@ -72,6 +75,11 @@ class Settings(BaseSettings):
     deadline_timer_horizon_s: float = Field(default=1800.0, gt=0.0)
     """Timed re-checks are put on the broker only this long ahead, and never more than half
     the visibility timeout (DOMAIN.md §9); later ones wait in the database for a later sweep."""
+    document_requeue_after_s: float = Field(default=1800.0, ge=10.0)
+    """A document that has not moved for this long (never queued because the API died or the
+    broker was away, or its task gave up) is put back on the queue by a sweep that runs a
+    fifth as often. Long enough that a document merely waiting its turn is rarely queued twice
+    (twice is harmless: the steps are idempotent)."""
     webhook_dispatch_interval_s: float = Field(default=10.0, ge=0.5, le=3600.0)
     """How often the dispatcher hands due webhook deliveries (retries included) to workers."""
     webhook_max_attempts: int = Field(default=8, ge=1, le=100)
@@ -124,6 +132,16 @@ class Settings(BaseSettings):
     @property
     def documents_dir(self) -> Path:
         return (self.data_dir / "documents").resolve()
+
+    @field_validator("worker_queues")
+    @classmethod
+    def _parse_worker_queues(cls, value: str) -> str:
+        parse_worker_queues(value)
+        return value
+
+    @property
+    def worker_groups(self) -> tuple[WorkerGroup, ...]:
+        return parse_worker_queues(self.worker_queues)
 
     @field_validator("worker_imports", "tsa_urls", mode="before")
     @classmethod

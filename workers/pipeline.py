@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from signing.acknowledgement import place_signature_image
 from signing.config import SignatureFieldSpec, SignatureRequest
-from signing.errors import SigningError, TimestampUnavailable
+from signing.errors import RevocationUnavailable, SigningError, TimestampUnavailable
 from signing.service import prepare_signature_fields
 from templates.conversion import (
     ConversionError,
@@ -47,6 +47,9 @@ log = logging.getLogger("tiltas.pipeline")
 
 TRANSIENT_CONVERSION_ERRORS = (ConverterBusy, ConverterTimeout, ConverterCrashed)
 """Worth another try later; every other failure is final for this input."""
+
+SIGNING_UNAVAILABLE = (TimestampUnavailable, RevocationUnavailable)
+"""No TSA or no revocation data now: nothing was signed; worth another try later."""
 
 
 def pdflt_metadata(kind: DocumentType, envelope: Envelope) -> PdfLtMetadata:
@@ -214,7 +217,7 @@ class DocumentSigner:
         )
         try:
             signed = self.runtime.service.sign_pades(pdf, key, request)
-        except TimestampUnavailable:
+        except SIGNING_UNAVAILABLE:
             raise
         except SigningError as error:
             return self.record_failure(public_id, error.code, str(error))

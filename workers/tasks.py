@@ -11,11 +11,12 @@ from typing import Any
 import httpx
 from celery import current_app, shared_task
 from celery.signals import worker_process_init
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from signing.errors import TimestampUnavailable
 from templates.conversion import ConverterPool, ConverterPoolSettings
-from tiltas import audit, batches, deadline_tracking, webhook_dispatch
+from tiltas import audit, batches, deadline_tracking, requeue, webhook_dispatch
 from tiltas.db import make_engine, make_sessionmaker, transaction
 from tiltas.messaging import (
     ARCHIVE_RENEW,
@@ -26,16 +27,19 @@ from tiltas.messaging import (
     GENERATE_DOCUMENT,
     PREPARE_REMOTE_SIGNATURE,
     RECORD_ACKNOWLEDGEMENT,
+    REQUEUE_DOCUMENTS,
     SIGN_DOCUMENT,
     SWEEP_DEADLINES,
     VERIFY_AUDIT_CHAIN,
 )
 from tiltas.models import utcnow
+from tiltas.queues import WorkQueue
 from tiltas.settings import Settings
 from tiltas.storage import FileStore
 from tiltas.webhooks import AttemptOutcome, delivery_client
 from workers.archive_renewal import archive_renewal_for
 from workers.pipeline import (
+    SIGNING_UNAVAILABLE,
     TRANSIENT_CONVERSION_ERRORS,
     AcknowledgementRecorder,
     DocumentPipeline,
@@ -85,8 +89,25 @@ def pipeline_for(settings: Settings) -> DocumentPipeline:
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]
 def _start_converters(**_: Any) -> None:
-    """Each worker process starts its converters with it, not on the first document."""
-    converter_for(current_app.conf.tiltas_settings)
+    """Each process of a worker serving the convert queue starts its converters with it, not
+    on the first document (other workers never convert)."""
+    if WorkQueue.convert.value in current_app.amqp.queues.consume_from:
+        converter_for(current_app.conf.tiltas_settings)
+
+
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+"""A database restarting or out of reach: the task tries again later (DOMAIN.md §9)."""
+
+DOCUMENT_TASK = {
+    "bind": True,
+    "autoretry_for": DATABASE_UNAVAILABLE,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": False,
+}
+"""Options of every task that works on a document: a database error is retried with
+back-off (2, 4, 8 … 60 s); the task is idempotent, so a step done before the error is not
+done again. Should the retries run out, the re-enqueue sweep picks the document up again."""
 
 
 def _settings(task: Any) -> Settings:
@@ -107,7 +128,7 @@ def verify_audit_chain(self: Any) -> dict[str, Any]:
     }
 
 
-@shared_task(bind=True, name=GENERATE_DOCUMENT, max_retries=5)  # type: ignore[untyped-decorator]
+@shared_task(name=GENERATE_DOCUMENT, max_retries=8, **DOCUMENT_TASK)  # type: ignore[untyped-decorator]
 def generate_document(self: Any, public_id: str) -> str:
     """Render, convert, check and store one requested document (idempotent by id)."""
     pipeline = pipeline_for(_settings(self))
@@ -130,7 +151,7 @@ def _continue_batch(task: Any, public_id: str) -> None:
         task.app.send_task(SIGN_DOCUMENT, args=[public_id, index])
 
 
-@shared_task(bind=True, name=SIGN_DOCUMENT, max_retries=12)  # type: ignore[untyped-decorator]
+@shared_task(name=SIGN_DOCUMENT, max_retries=12, **DOCUMENT_TASK)  # type: ignore[untyped-decorator]
 def sign_document(self: Any, public_id: str, index: int) -> str:
     """Sign one signer's field (idempotent by document and signer). Fail closed: when no TSA
     answers nothing is signed; the failure is recorded and the task tries again later."""
@@ -142,7 +163,7 @@ def sign_document(self: Any, public_id: str, index: int) -> str:
     )
     try:
         status = signer.sign(public_id, index)
-    except TimestampUnavailable as error:
+    except SIGNING_UNAVAILABLE as error:
         signer.record_failure(public_id, error.code, str(error))
         if self.request.retries >= self.max_retries:
             return error.code
@@ -159,7 +180,7 @@ def _remote_signatures(settings: Settings) -> RemoteSignatures:
     )
 
 
-@shared_task(bind=True, name=PREPARE_REMOTE_SIGNATURE, max_retries=12)  # type: ignore[untyped-decorator]
+@shared_task(name=PREPARE_REMOTE_SIGNATURE, max_retries=12, **DOCUMENT_TASK)  # type: ignore[untyped-decorator]
 def prepare_remote_signature(self: Any, session_id: str) -> str:
     """Lay out a remote signature and compute its challenge (idempotent by session)."""
     try:
@@ -170,7 +191,7 @@ def prepare_remote_signature(self: Any, session_id: str) -> str:
         raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error
 
 
-@shared_task(bind=True, name=COMPLETE_REMOTE_SIGNATURE, max_retries=12)  # type: ignore[untyped-decorator]
+@shared_task(name=COMPLETE_REMOTE_SIGNATURE, max_retries=12, **DOCUMENT_TASK)  # type: ignore[untyped-decorator]
 def complete_remote_signature(self: Any, session_id: str) -> str:
     """Finish a remote signature to B-LTA with the accepted value (idempotent by session).
     Fail closed: with no TSA nothing is signed; the failure is noted and retried."""
@@ -182,7 +203,7 @@ def complete_remote_signature(self: Any, session_id: str) -> str:
         raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error
 
 
-@shared_task(bind=True, name=RECORD_ACKNOWLEDGEMENT, max_retries=12)  # type: ignore[untyped-decorator]
+@shared_task(name=RECORD_ACKNOWLEDGEMENT, max_retries=12, **DOCUMENT_TASK)  # type: ignore[untyped-decorator]
 def record_acknowledgement(self: Any, public_id: str, kind: str, upload_sha256: str) -> str:
     """Place a pad image in the PDF, or seal a hand-signed paper's scan (idempotent)."""
     settings = _settings(self)
@@ -197,6 +218,28 @@ def record_acknowledgement(self: Any, public_id: str, kind: str, upload_sha256: 
         if self.request.retries >= self.max_retries:
             return error.code
         raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error
+
+
+@shared_task(bind=True, name=REQUEUE_DOCUMENTS)  # type: ignore[untyped-decorator]
+def requeue_documents(self: Any) -> dict[str, int]:
+    """Beat: put back on the queue the documents whose step was never queued or was given up
+    (``tiltas.requeue``); the steps are idempotent, so a slow one is not done twice."""
+    settings = _settings(self)
+    with transaction(_sessions(settings.resolved_database_url)) as session:
+        found = requeue.stalled(
+            session,
+            utcnow(),
+            dt.timedelta(seconds=settings.document_requeue_after_s),
+            limit=REQUEUE_LIMIT,
+        )
+    for public_id in found.generate:
+        self.app.send_task(GENERATE_DOCUMENT, args=[public_id])
+    for public_id, index in found.sign:
+        self.app.send_task(SIGN_DOCUMENT, args=[public_id, index])
+    return {"generate": len(found.generate), "sign": len(found.sign)}
+
+
+REQUEUE_LIMIT = 1000
 
 
 # ---------------------------------------------------------------- deadlines and webhooks
@@ -261,7 +304,7 @@ def dispatch_webhooks(self: Any) -> int:
     return len(due)
 
 
-@shared_task(bind=True, name=DELIVER_WEBHOOK)  # type: ignore[untyped-decorator]
+@shared_task(name=DELIVER_WEBHOOK, max_retries=8, **DOCUMENT_TASK)  # type: ignore[untyped-decorator]
 def deliver_webhook(self: Any, delivery_id: str) -> str:
     """One attempt of one delivery (nothing if it is not due or another worker holds it). A
     retry due soon is queued here; a later one waits for the dispatcher."""

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import DatabaseDep, IdempotencyKey, PrincipalDep
 from api.idempotent import run_post
+from api.queue import enqueue_stored
 from api.routes.documents import DocumentCreate, document_view, request_checked_document
 from tiltas import batches, documents
 from tiltas.errors import FieldProblem, Forbidden, InvalidInput, NotFound
@@ -121,7 +122,7 @@ def create_batch(
         batch = batches.load(session, principal, batch_id)
         waiting = [d.public_id for d in batches.documents_of(session, batch)]
     for public_id in waiting:
-        request.app.state.producer.send_task(GENERATE_DOCUMENT, args=[public_id])
+        enqueue_stored(request.app.state.producer, GENERATE_DOCUMENT, [public_id])
     return response
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import DatabaseDep, IdempotencyKey, PrincipalDep, SettingsDep, require_role
 from api.idempotent import run_post
+from api.queue import enqueue, enqueue_stored
 from templates.questionnaire import IncompleteQuestionnaire, summarise
 from templates.rendering import template_bytes, template_version, validate
 from templates.schemas import (
@@ -236,12 +237,13 @@ def create_document(
     if response.status_code != 202:
         return response
     public_id = response.headers["Location"].rsplit("/", 1)[1]
-    if "Idempotent-Replayed" not in response.headers:
-        request.app.state.producer.send_task(GENERATE_DOCUMENT, args=[public_id])
+    queued = "Idempotent-Replayed" in response.headers or enqueue_stored(
+        request.app.state.producer, GENERATE_DOCUMENT, [public_id]
+    )
     document = wait_for_document(
         database,
         public_id,
-        settings.document_wait_s,
+        settings.document_wait_s if queued else 0.0,
         lambda d: d.status != documents.DocumentStatus.requested,
     )
     finished = document.status != documents.DocumentStatus.requested
@@ -280,7 +282,7 @@ def sign_document(
         documents.check_may_sign(principal, document, index)
         case_id = documents.case_public_id(session, document)
         version = document.version
-    request.app.state.producer.send_task(SIGN_DOCUMENT, args=[document_id, index])
+    enqueue(request.app.state.producer, SIGN_DOCUMENT, [document_id, index])
     signed = wait_for_document(
         database,
         document_id,
@@ -365,8 +367,8 @@ def start_acknowledgement(
         case_id = documents.case_public_id(session, document)
         version = document.version
     upload_sha256 = FileStore(settings.documents_dir).put(upload)
-    request.app.state.producer.send_task(
-        RECORD_ACKNOWLEDGEMENT, args=[document_id, kind.value, upload_sha256]
+    enqueue(
+        request.app.state.producer, RECORD_ACKNOWLEDGEMENT, [document_id, kind.value, upload_sha256]
     )
     return case_id, version
 

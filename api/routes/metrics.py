@@ -25,10 +25,10 @@ from api.deps import DatabaseDep, PrincipalDep, SettingsDep, require_role
 from tiltas.access import Role
 from tiltas.metrics import queue_depths, redis_for, task_figures
 from tiltas.models import Document
+from tiltas.queues import WorkQueue
 
 router = APIRouter(tags=["operations"])
 
-QUEUES = ("default",)
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -49,7 +49,7 @@ class _Figures(Collector):
         )
         up = GaugeMetricFamily("tiltas_broker_up", "1 when the broker answered")
         try:
-            for queue, waiting in queue_depths(self._broker, QUEUES).items():
+            for queue, waiting in queue_depths(self._broker, tuple(WorkQueue)).items():
                 depth.add_metric([queue], waiting)
             for task in task_figures(self._broker):
                 durations.add_metric([task.name], task.buckets, task.total_seconds)

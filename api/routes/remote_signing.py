@@ -5,7 +5,6 @@ can take either step, as the session lives in the database."""
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 from typing import Any
 
@@ -14,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Database, DatabaseDep, PrincipalDep, SettingsDep
+from api.queue import enqueue
 from api.routes.documents import document_view, poll
 from tiltas import documents, remote_signing
 from tiltas.errors import FieldProblem, InvalidInput
@@ -106,7 +106,7 @@ def prepare_remote_signature(
             dt.timedelta(seconds=settings.remote_signing_ttl_s),
         )
         session_id = record.public_id
-    request.app.state.producer.send_task(PREPARE_REMOTE_SIGNATURE, args=[session_id])
+    enqueue(request.app.state.producer, PREPARE_REMOTE_SIGNATURE, [session_id])
     view = _wait_for_session(
         database, document_id, session_id, settings.document_wait_s, SessionStatus.preparing
     )
@@ -147,11 +147,11 @@ def complete_remote_signature(
     mismatched completion is refused (409 / 422) and changes nothing."""
     try:
         value = base64.b64decode(body.signature_value, validate=True)
-    except binascii.Error as error:
+    except ValueError as error:  # binascii.Error, or a character outside ASCII
         raise InvalidInput([FieldProblem("signature_value", "not base64", "invalid")]) from error
     with database.transaction() as session:
         remote_signing.accept_signature_value(session, principal, document_id, session_id, value)
-    request.app.state.producer.send_task(COMPLETE_REMOTE_SIGNATURE, args=[session_id])
+    enqueue(request.app.state.producer, COMPLETE_REMOTE_SIGNATURE, [session_id])
     view = _wait_for_session(
         database, document_id, session_id, settings.document_wait_s, SessionStatus.completing
     )

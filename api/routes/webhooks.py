@@ -4,7 +4,6 @@ and redelivery. Each delivery is signed (see ``tiltas.webhooks`` for what a rece
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -22,6 +21,7 @@ from api.deps import (
     parse_if_match,
 )
 from api.idempotent import run_post
+from api.queue import enqueue_stored
 from tiltas import webhook_subscriptions as subscriptions
 from tiltas.events import DeliveryStatus, EventType
 from tiltas.idempotency import StoredResponse
@@ -31,19 +31,12 @@ from tiltas.settings import Settings
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
-log = logging.getLogger("tiltas.api")
-
 
 def enqueue_deliveries(request: Request, delivery_ids: list[str]) -> None:
     """Hand new deliveries to the workers now; if the broker is unreachable the dispatcher
     (beat) finds them in the database, so the request that made them does not fail."""
     for delivery_id in delivery_ids:
-        try:
-            request.app.state.producer.send_task(DELIVER_WEBHOOK, args=[delivery_id], retry=False)
-        except Exception as error:  # any broker failure: the outbox still holds the delivery
-            log.warning(
-                "webhook delivery %s left to the dispatcher (%s)", delivery_id, type(error).__name__
-            )
+        enqueue_stored(request.app.state.producer, DELIVER_WEBHOOK, [delivery_id])
 
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {

@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import DatabaseDep, SettingsDep, TodayDep
 from api.idempotent import REPLAYED_HEADER, run_post
+from api.queue import enqueue, enqueue_stored
 from api.routes.documents import (
     DocumentCreate,
     EnvelopeInput,
@@ -246,7 +247,7 @@ def create_document(
         )
     location = response.headers["Location"]
     if REPLAYED_HEADER not in response.headers:
-        request.app.state.producer.send_task(GENERATE_DOCUMENT, args=[location.rsplit("/", 1)[1]])
+        enqueue_stored(request.app.state.producer, GENERATE_DOCUMENT, [location.rsplit("/", 1)[1]])
     return RedirectResponse(location, 303)
 
 
@@ -402,7 +403,7 @@ def sign(
             raise documents.SigningOutOfOrder("the next signer changed", index or None)
         documents.check_may_sign(user.principal, document, index)
         version = document.version
-    request.app.state.producer.send_task(SIGN_DOCUMENT, args=[document_id, index])
+    enqueue(request.app.state.producer, SIGN_DOCUMENT, [document_id, index])
     return RedirectResponse(f"/web/dokumentai/{document_id}?po={version}", 303)
 
 

@@ -13,7 +13,7 @@ from signing.dev_pki import ensure_dev_pki
 from signing.keys import load_certificates
 from signing.validation import async_validate_signed_pdf
 from tests.support.documents import running_worker
-from tests.support.factories import World, care_case
+from tests.support.factories import World, protocols
 from tiltas.access import Role
 from tiltas.messaging import GENERATE_DOCUMENT
 from tiltas.settings import Settings
@@ -25,20 +25,6 @@ pytestmark = pytest.mark.redis
 @pytest.fixture
 def settings(document_settings: Settings) -> Settings:
     return document_settings
-
-
-def _protocols(world: World, count: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """Protocol K for each of ``count`` convicts of one commission meeting."""
-    director = world.institution.auth(Role.director)
-    commission = world.orgs["commission"].auth(Role.commission)
-    example = world.client.get("/v1/document-types/K", headers=commission).json()["example"]
-    items = []
-    for _ in range(count):
-        case_id = world.client.post("/v1/cases", json=care_case(world), headers=director).json()[
-            "id"
-        ]
-        items.append({**example, "case_id": case_id})
-    return commission, items
 
 
 def _until_finished(world: World, headers: dict[str, str], batch_id: str) -> dict[str, Any]:
@@ -54,7 +40,7 @@ def _until_finished(world: World, headers: dict[str, str], batch_id: str) -> dic
 def test_protocols_of_a_meeting_are_made_and_signed_by_both_officials(
     world: World, settings: Settings, dev_pki_root: Path
 ) -> None:
-    commission, items = _protocols(world, 3)
+    commission, items = protocols(world, 3)
     with running_worker(settings):
         created = world.client.post("/v1/batches", json={"documents": items}, headers=commission)
         assert created.status_code == 202, created.text
@@ -78,7 +64,7 @@ def test_protocols_of_a_meeting_are_made_and_signed_by_both_officials(
 
 
 def test_one_bad_item_refuses_the_batch_and_stores_nothing(world: World) -> None:
-    commission, items = _protocols(world, 2)
+    commission, items = protocols(world, 2)
     items[1] = {**items[1], "data": {**items[1]["data"], "meeting_date": "not a date"}}
     items.append({**items[0], "case_id": "no-such-case"})
     refused = world.client.post("/v1/batches", json={"documents": items}, headers=commission)
@@ -91,7 +77,7 @@ def test_one_bad_item_refuses_the_batch_and_stores_nothing(world: World) -> None
 
 
 def test_cancel_stops_what_has_not_started(world: World, settings: Settings) -> None:
-    commission, items = _protocols(world, 3)
+    commission, items = protocols(world, 3)
     # No worker yet: nothing has started when the batch is cancelled.
     job = world.client.post(
         "/v1/batches",

@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.documents import running_worker
-from tests.support.factories import World, care_case
+from tests.support.factories import World, protocols
 from tiltas.access import Role
 from tiltas.settings import Settings
 
@@ -32,12 +32,7 @@ def _samples(world: World) -> dict[tuple[str, tuple[tuple[str, str], ...]], floa
 def test_metrics_count_what_the_workers_did(world: World, settings: Settings) -> None:
     generate = ("task", "tiltas.documents.generate")
     before = _samples(world)
-    director = world.institution.auth(Role.director)
-    commission = world.orgs["commission"].auth(Role.commission)
-    body = world.client.get("/v1/document-types/K", headers=commission).json()["example"]
-    body["case_id"] = world.client.post(
-        "/v1/cases", json=care_case(world), headers=director
-    ).json()["id"]
+    commission, [body] = protocols(world)
     with running_worker(settings):
         made = world.client.post("/v1/documents", json=body, headers=commission)
         assert made.status_code == 201, made.text
@@ -48,7 +43,8 @@ def test_metrics_count_what_the_workers_did(world: World, settings: Settings) ->
     assert after[("tiltas_task_duration_seconds_sum", (generate,))] > 0
     assert after[("tiltas_task_outcomes_total", (("outcome", "success"), generate))] >= 1
     assert after[("tiltas_broker_up", ())] == 1
-    assert ("tiltas_queue_depth", (("queue", "default"),)) in after
+    for queue in ("convert", "sign", "webhooks", "schedules", "archival"):
+        assert ("tiltas_queue_depth", (("queue", queue),)) in after
     assert after[("tiltas_documents", (("status", "generated"),))] >= 1
     assert "Žemaitis" not in str(after) and body["case_id"] not in str(after)
 

@@ -19,7 +19,7 @@ from signing.dev_pki import ensure_dev_pki
 from signing.keys import load_certificates
 from signing.validation import async_validate_signed_pdf
 from tests.support.documents import running_worker
-from tests.support.factories import World, care_case
+from tests.support.factories import World, protocols
 from tiltas.access import Role
 from tiltas.db import transaction
 from tiltas.models import RemoteSigningSession
@@ -57,11 +57,7 @@ class Card:
 
 def _protocol(world: World) -> tuple[dict[str, str], str]:
     """Protocol K whose chair and secretary are the development PKI's sample officials."""
-    director = world.institution.auth(Role.director)
-    care_id = world.client.post("/v1/cases", json=care_case(world), headers=director).json()["id"]
-    commission = world.orgs["commission"].auth(Role.commission)
-    body = world.client.get("/v1/document-types/K", headers=commission).json()["example"]
-    body["case_id"] = care_id
+    commission, [body] = protocols(world)
     body["envelope"]["signers"][0]["full_name"] = "Rasa Kazlauskienė"
     body["envelope"]["signers"][1]["full_name"] = "Jonas Petrauskas"
     document = world.client.post("/v1/documents", json=body, headers=commission).json()

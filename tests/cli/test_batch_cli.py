@@ -6,8 +6,7 @@ import pytest
 
 from cli.batch import submit
 from tests.support.documents import running_worker
-from tests.support.factories import World, care_case
-from tiltas.access import Role
+from tests.support.factories import World, protocols
 from tiltas.settings import Settings
 
 pytestmark = pytest.mark.redis
@@ -21,18 +20,7 @@ def settings(document_settings: Settings) -> Settings:
 def test_submit_follows_the_batch_to_the_end(
     world: World, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    director = world.institution.auth(Role.director)
-    commission = world.orgs["commission"].auth(Role.commission)
-    example = world.client.get("/v1/document-types/K", headers=commission).json()["example"]
-    items = [
-        {
-            **example,
-            "case_id": world.client.post(
-                "/v1/cases", json=care_case(world), headers=director
-            ).json()["id"],
-        }
-        for _ in range(2)
-    ]
+    commission, items = protocols(world, 2)
     world.client.headers.update(commission)
     with running_worker(settings):
         status = submit(world.client, {"documents": items, "sign": False}, wait=True)

@@ -102,12 +102,18 @@ def test_serve_answers_then_stops_cleanly(tmp_path: Path) -> None:
         case_id = httpx.post(f"{base}/v1/cases", json=case, headers=headers).json()["id"]
         example = httpx.get(f"{base}/v1/document-types/A", headers=headers).json()["example"]
         created = httpx.post(
-            f"{base}/v1/documents", json={**example, "case_id": case_id}, headers=headers, timeout=120
+            f"{base}/v1/documents",
+            json={**example, "case_id": case_id},
+            headers=headers,
+            timeout=120,
         )
         assert created.status_code == 201, created.text
         pdf = httpx.get(f"{base}/v1/documents/{created.json()['id']}/pdf", headers=headers)
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-1.7")
-        children = {name: service.pid_of(name) for name in ("broker", "worker", "api")}
+        # A worker per queue, each with its own concurrency (TILTAS_WORKER_QUEUES).
+        queues = ("convert", "sign", "webhooks", "schedules", "archival")
+        names = ("broker", *(f"worker-{queue}" for queue in queues), "api")
+        children = {name: service.pid_of(name) for name in names}
 
         # A crashed API process is restarted by the supervisor.
         os.kill(children["api"], signal.SIGKILL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,3 +135,16 @@ def care_case(world: World, **overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+def protocols(world: World, count: int = 1) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Requests for protocol K (the type's example) of ``count`` new care cases, as for one
+    commission meeting; returns the commission's headers and the request bodies."""
+    director = world.institution.auth(Role.director)
+    commission = world.orgs["commission"].auth(Role.commission)
+    example = world.client.get("/v1/document-types/K", headers=commission).json()["example"]
+    bodies = []
+    for _ in range(count):
+        case = world.client.post("/v1/cases", json=care_case(world), headers=director)
+        bodies.append({**copy.deepcopy(example), "case_id": case.json()["id"]})
+    return commission, bodies

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.servers import free_port, wait_for
+from tiltas.queues import DEFAULT_WORKER_QUEUES, parse_worker_queues
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,12 +71,14 @@ def start_service(data_dir: Path, *, serves_http: bool = True, **env: str) -> Ru
             start_new_session=True,
         )
     service = RunningService(process, port, data_dir, full_env, log_path)
+    groups = parse_worker_queues(full_env.get("TILTAS_WORKER_QUEUES", DEFAULT_WORKER_QUEUES))
 
     def healthy() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"tiltas serve exited early:\n{service.log()}")
         if not serves_http:
-            return re.search(r"tiltas-\d+@\S+ ready\.", service.log()) is not None
+            ready = set(re.findall(r"tiltas-(\S+)-\d+@\S+ ready\.", service.log()))
+            return ready >= {group.name for group in groups}
         try:
             return httpx.get(f"{service.base_url}/healthz", timeout=2).status_code == 200
         except httpx.HTTPError:

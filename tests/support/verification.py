@@ -13,9 +13,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests.support.documents import running_worker
-from tests.support.factories import World, care_case
+from tests.support.factories import World, protocols
 from tests.support.servers import RedisServer
-from tiltas.access import Role
 from tiltas.settings import Settings
 
 
@@ -29,13 +28,8 @@ def verification_client(settings: Settings) -> Iterator[TestClient]:
 def signed_protocol(world: World) -> tuple[dict[str, str], str]:
     """Document K of a care case, generated and signed by chair then secretary (B-LTA) through
     the API; returns the commission's headers and the document id."""
-    director = world.institution.auth(Role.director)
-    care_id = world.client.post("/v1/cases", json=care_case(world), headers=director).json()["id"]
-    commission = world.orgs["commission"].auth(Role.commission)
-    example = world.client.get("/v1/document-types/K", headers=commission).json()["example"]
-    created = world.client.post(
-        "/v1/documents", json={**example, "case_id": care_id}, headers=commission
-    ).json()
+    commission, [body] = protocols(world)
+    created = world.client.post("/v1/documents", json=body, headers=commission).json()
     assert created["status"] == "generated", created
     for signer in (1, 2):
         signed = world.client.post(

@@ -20,7 +20,7 @@ TASK_SECONDS = 3.0
 
 CRASH_ENV = {
     "TILTAS_WORKER_IMPORTS": "tests.support.crash_tasks",
-    "TILTAS_WORKER_CONCURRENCY": "2",
+    "TILTAS_WORKER_QUEUES": "convert=2",
     # Above the task's 3 s, so healthy tasks are never handed out twice; low enough that
     # abandoned ones come back within the test.
     "TILTAS_VISIBILITY_TIMEOUT_S": "8",
@@ -48,14 +48,16 @@ def _kill_worker_mid_task(tmp_path: Path, broker_url: str | None) -> None:
     try:
         client = make_celery(Settings(data_dir=data_dir, broker_url=broker_url))
         for index in range(TASKS):
-            client.send_task("tests.mark_done", args=[str(markers), f"t{index}", TASK_SECONDS])
+            client.send_task(
+                "tests.mark_done", args=[str(markers), f"t{index}", TASK_SECONDS], queue="convert"
+            )
 
         def started() -> list[Path]:
             return list(markers.glob("*.started.*"))
 
         assert _wait(lambda: len(started()) >= 2, 60), service.log()
         assert not list(markers.glob("*.done")), "tasks must still be running when the worker dies"
-        worker_pid = service.pid_of("worker")
+        worker_pid = service.pid_of("worker-convert")
         os.kill(worker_pid, signal.SIGKILL)
 
         def all_done() -> bool:
@@ -64,7 +66,7 @@ def _kill_worker_mid_task(tmp_path: Path, broker_url: str | None) -> None:
         assert _wait(all_done, 120), (
             f"done: {sorted(p.name for p in markers.glob('*.done'))}\n{service.log()}"
         )
-        assert service.pid_of("worker") != worker_pid, "the supervisor restarted the worker"
+        assert service.pid_of("worker-convert") != worker_pid, "the supervisor restarted the worker"
         # The tasks the dead worker held ran again: delivered at least once.
         assert len(started()) > TASKS - 1
         client.close()
