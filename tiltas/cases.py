@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Select, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only, raiseload
 
 from tiltas import audit
 from tiltas.access import (
@@ -391,7 +391,14 @@ def visible_cases(session: Session, principal: Principal) -> list[Case]:
     """Every case the caller's organisation takes part in; not audited: for what is derived
     from cases without showing their personal data (deadlines)."""
     _require_case_role(principal)
-    return list(session.scalars(_visible_case_query(principal).order_by(Case.id)))
+    # Only the columns deadlines are computed from: loading the personal sections (JSON) and
+    # the participants of every case took half the time of GET /v1/deadlines. Anything else
+    # read from these objects raises instead of loading case by case.
+    light = (
+        load_only(Case.id, Case.public_id, Case.kind, Case.release_date, raiseload=True),
+        raiseload(Case.participants),
+    )
+    return list(session.scalars(_visible_case_query(principal).options(*light).order_by(Case.id)))
 
 
 def visible_case(session: Session, principal: Principal, public_id: str) -> Case:
