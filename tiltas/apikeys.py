@@ -99,12 +99,19 @@ def authenticate(session: Session, presented: str) -> Principal:
     )
 
 
-def list_api_keys(session: Session) -> list[ApiKey]:
-    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+def list_api_keys(session: Session, organisation_id: int) -> list[ApiKey]:
+    """The keys of one organisation (an administrator manages its own organisation's)."""
+    return list(
+        session.scalars(
+            select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(ApiKey.id)
+        )
+    )
 
 
-def revoke_api_key(session: Session, key_id: str) -> ApiKey:
-    api_key = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+def revoke_api_key(session: Session, key_id: str, organisation_id: int) -> ApiKey:
+    api_key = session.scalar(
+        select(ApiKey).where(ApiKey.key_id == key_id, ApiKey.organisation_id == organisation_id)
+    )
     if api_key is None:
         raise NotFound(f"no API key {key_id}")
     if api_key.revoked_at is None:

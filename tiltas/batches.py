@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tiltas import audit
+from tiltas.access import CASE_ROLES
 from tiltas.apikeys import Principal
 from tiltas.documents import DocumentStatus, next_signer
-from tiltas.errors import NotFound
+from tiltas.errors import Forbidden, NotFound
 from tiltas.models import Batch, Document, utcnow
 
 
@@ -111,6 +112,9 @@ def progress(session: Session, batch: Batch) -> BatchProgress:
 
 def cancel(session: Session, principal: Principal, public_id: str) -> Batch:
     batch = load(session, principal, public_id, for_update=True)
+    if principal.role not in CASE_ROLES:
+        # An auditor or administrator reads a batch's counts; stopping documents is casework.
+        raise Forbidden(f"role {principal.role.value} may not cancel documents")
     if batch.status == BatchState.cancelled:
         return batch
     now = utcnow()

@@ -200,7 +200,11 @@ def case_public_id(session: Session, document: Document) -> str | None:
 def list_case_documents(
     session: Session, principal: Principal, case_public_id: str
 ) -> list[Document]:
-    case = _visible_case(session, principal, case_public_id)
+    try:
+        case = _visible_case(session, principal, case_public_id)
+    except InvalidInput:
+        # Here the case is the request's path, not a field of its body.
+        raise NotFound(f"no case {case_public_id}") from None
     documents = list(
         session.scalars(
             visible_documents(principal).where(Document.case_id == case.id).order_by(Document.id)

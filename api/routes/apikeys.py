@@ -1,4 +1,5 @@
-"""/v1/api-keys: an administrator issues, lists and revokes keys."""
+"""/v1/api-keys: an administrator issues, lists and revokes the keys of its own organisation
+(a key of another organisation would read that organisation's cases)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from api.idempotent import run_post
 from api.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyPublic
 from tiltas import apikeys, audit
 from tiltas.access import Role
+from tiltas.errors import Forbidden
 from tiltas.idempotency import StoredResponse
 from tiltas.models import ApiKey
 
@@ -37,6 +39,8 @@ def create_api_key(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.admin)
+    if data.organisation_code != principal.organisation_code:
+        raise Forbidden("an administrator issues keys of its own organisation only")
 
     def perform(session: Any) -> StoredResponse:
         issued = apikeys.create_api_key(session, data.organisation_code, data.role, data.label)
@@ -59,13 +63,13 @@ def create_api_key(
 def list_api_keys(principal: PrincipalDep, database: DatabaseDep) -> list[dict[str, Any]]:
     require_role(principal, Role.admin)
     with database.transaction() as session:
-        return [_public(k) for k in apikeys.list_api_keys(session)]
+        return [_public(k) for k in apikeys.list_api_keys(session, principal.organisation_id)]
 
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyPublic)
 def revoke_api_key(key_id: str, principal: PrincipalDep, database: DatabaseDep) -> dict[str, Any]:
     require_role(principal, Role.admin)
     with database.transaction() as session:
-        api_key = apikeys.revoke_api_key(session, key_id)
+        api_key = apikeys.revoke_api_key(session, key_id, principal.organisation_id)
         audit.record(session, principal.actor, audit.AuditAction.revoke, "api_key", key_id)
         return _public(api_key)

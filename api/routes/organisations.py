@@ -1,4 +1,4 @@
-"""/v1/organisations: any key reads them; only an administrator creates or changes them."""
+"""/v1/organisations: any key reads them; an administrator creates them and changes its own."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from api.idempotent import run_post
 from api.schemas import OrganisationPublic
 from tiltas import organisations
 from tiltas.access import OrganisationKind, Role
+from tiltas.errors import Forbidden
 from tiltas.idempotency import StoredResponse
 from tiltas.models import Organisation
 
@@ -85,6 +86,8 @@ def update_organisation(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     require_role(principal, Role.admin)
+    if code != principal.organisation_code:
+        raise Forbidden("an administrator changes its own organisation only")
     version = parse_if_match(if_match)
     with database.transaction() as session:
         organisation = organisations.update_organisation(session, code, data, version)
