@@ -58,7 +58,7 @@ from signing.errors import (
 from signing.keys import ConfiguredSigner, KeyStore, load_certificates
 from signing.revocation import RevocationCache, RevocationSnapshot
 from signing.signing_certificate_cache import install as cache_signing_certificates
-from signing.stamp import stamp_style, stamp_text_params
+from signing.stamp import stamp_characters, stamp_style, stamp_text_params
 from signing.timestamps import ConfiguredTimeStamper, TimestampRequestError, failure_reason
 from signing.xmp_preservation import install as keep_xmp_as_written
 
@@ -292,7 +292,11 @@ class SigningService:
             metadata,
             signer.pyhanko_signer,
             timestamper=timestamper,
-            stamp_style=stamp_style(self.config.stamp_font_path, self.config.stamp_notice),
+            stamp_style=stamp_style(
+                self.config.stamp_font_path,
+                self.config.stamp_notice,
+                stamp_characters(signer.signer_name, signer.position),
+            ),
             new_field_spec=(
                 fields.SigFieldSpec(new_field.name, on_page=new_field.page, box=new_field.box)
                 if new_field is not None
