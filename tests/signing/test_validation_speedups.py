@@ -15,8 +15,10 @@ from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfStreamError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY
-from pyhanko.sign.validation import pdf_embedded
+from pyhanko.sign import general
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, policies
+from pyhanko.sign.validation import generic_cms, pdf_embedded
+from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
 
 from signing import validation_speedups
 from signing.config import SignatureFieldSpec, SignatureRequest
@@ -54,6 +56,15 @@ def _tampered(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
+def _orphan_added(pdf: bytes) -> bytes:
+    """An incremental update that adds an object nothing refers to (an orphan)."""
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    writer.add_object(generic.pdf_name("/Nieko"))
+    out = BytesIO()
+    writer.write(out)  # type: ignore[no-untyped-call]
+    return out.getvalue()
+
+
 def _flipped_signature_byte(pdf: bytes) -> bytes:
     start = pdf.index(b"/Contents <") + len(b"/Contents <") + 200
     flipped = b"0" if pdf[start : start + 1] != b"0" else b"1"
@@ -62,7 +73,13 @@ def _flipped_signature_byte(pdf: bytes) -> bytes:
 
 @pytest.mark.parametrize(
     "variant",
-    ["as_signed", "a_year_later", "modified_after_signing", "signature_byte_flipped"],
+    [
+        "as_signed",
+        "a_year_later",
+        "modified_after_signing",
+        "orphan_added",
+        "signature_byte_flipped",
+    ],
 )
 def test_reports_are_the_same_with_the_speedups(
     signed: bytes, dev_pki: DevPki, variant: str
@@ -71,6 +88,7 @@ def test_reports_are_the_same_with_the_speedups(
         "as_signed": signed,
         "a_year_later": signed,
         "modified_after_signing": _tampered(signed),
+        "orphan_added": _orphan_added(signed),
         "signature_byte_flipped": _flipped_signature_byte(signed),
     }[variant]
     moment = datetime.now(UTC) + (timedelta(days=365) if variant == "a_year_later" else timedelta())
@@ -87,7 +105,7 @@ def test_reports_are_the_same_with_the_speedups(
         again = report()  # now from the caches
     assert fast == plain
     assert again == plain
-    if variant != "as_signed" and variant != "a_year_later":
+    if variant in ("modified_after_signing", "signature_byte_flipped"):
         assert plain["indication"] != "TOTAL-PASSED"
 
 
@@ -164,3 +182,96 @@ def test_parsed_objects_and_names_are_shared_not_changed(dev_pki: DevPki) -> Non
         other = x509.Name.build({"common_name": "Kita CA", "country_name": "LT"})
         assert (first.subject == other) is False
     assert x509.Certificate.load(der) is not x509.Certificate.load(der)  # uninstalled
+
+
+def _certificate_info_ders(info: Any) -> tuple[bytes, list[bytes], list[bytes]]:
+    return (
+        info.signer_cert.dump(),
+        [cert.dump() for cert in info.other_certs],
+        [cert.dump() for cert in info.attribute_certs],
+    )
+
+
+def test_certificates_of_a_signature_come_from_the_parse_cache(signed: bytes) -> None:
+    signatures = PdfFileReader(BytesIO(signed)).embedded_signatures
+    tokens = [s.signed_data for s in signatures]
+    tokens += [
+        token
+        for s in signatures
+        if s.sig_object_type == "/Sig"
+        for token in extract_tst_data_iter(s.signer_info, signed=False)
+    ]
+    assert len(tokens) == 6  # two signatures, their timestamps and two document timestamps
+    expected = [_certificate_info_ders(general.extract_certificate_info(t)) for t in tokens]
+    with validation_speedups.installed():
+        assert (
+            generic_cms.__dict__["extract_certificate_info"]
+            is validation_speedups.extract_certificate_info
+        )
+        first = [validation_speedups.extract_certificate_info(t) for t in tokens]
+        again = [validation_speedups.extract_certificate_info(t) for t in tokens]
+    assert [_certificate_info_ders(info) for info in first] == expected
+    assert all(a.signer_cert is b.signer_cert for a, b in zip(first, again, strict=True))
+    assert (
+        generic_cms.__dict__["extract_certificate_info"] is general.extract_certificate_info
+    )  # uninstalled
+
+
+def test_xref_lookups_and_orphans_answer_as_pyhanko_does(signed: bytes) -> None:
+    def answers(pdf: bytes) -> list[Any]:
+        reader = PdfFileReader(BytesIO(pdf))
+        xrefs = reader.xrefs
+        refs = {
+            ref
+            for rev in range(xrefs.total_revisions)
+            for ref in xrefs.explicit_refs_in_revision(rev)
+        }
+        refs.add(generic.Reference(99_999, 0, reader))  # in no revision: KeyError
+
+        def attempt(lookup: Callable[[Any], int], ref: Any) -> Any:
+            try:
+                return lookup(ref)
+            except KeyError:
+                return KeyError
+
+        found: list[Any] = []
+        for _ in range(2):  # the second round from the memo
+            for ref in sorted(refs, key=lambda r: (r.idnum, r.generation)):
+                found.append(attempt(xrefs.get_last_change, ref))
+                found.append(attempt(xrefs.get_introducing_revision, ref))
+                for rev in range(xrefs.total_revisions):
+                    found.append(xrefs.get_historical_ref(ref, rev))
+            for rev in range(1, xrefs.total_revisions):
+                orphans = policies._find_orphans(reader.get_historical_resolver(rev))
+                found.append(sorted((r.idnum, r.generation) for r in orphans))
+                orphans.add(generic.Reference(12_345, 0, reader))  # the caller's own set
+        return found
+
+    pdf = _orphan_added(signed)
+    plain = answers(pdf)
+    with validation_speedups.installed():
+        fast = answers(pdf)
+    assert fast == plain
+    reader = PdfFileReader(BytesIO(pdf))
+    last = reader.get_historical_resolver(reader.xrefs.total_revisions - 1)
+    (orphan,) = policies._find_orphans(last)  # the object the update added
+    assert [(orphan.idnum, orphan.generation)] in plain
+
+
+@pytest.mark.parametrize(
+    "name", [b"Type", b"A#20B", b"Kazlauskien#c4#97", b"#e9t#e9", b"Bad#4", b"Bad#zz", b"x" * 200]
+)
+def test_names_decode_as_pyhanko_decodes_them(name: bytes) -> None:
+    def decode() -> tuple[str, Any]:
+        try:
+            value = generic._decode_name(name)
+        except misc.PdfReadError as error:
+            return "error", str(error)
+        return "name", (type(value), str(value))
+
+    plain = decode()
+    with validation_speedups.installed():
+        fast, again = decode(), decode()
+        if plain[0] == "name":  # every read gets an object of its own
+            assert generic._decode_name(name) is not generic._decode_name(name)
+    assert fast == again == plain
