@@ -13,7 +13,8 @@ Hierarchy (catch broadly, recover narrowly)::
     ├── VerificationRefused      a PDF was not verified: too large, malformed, encrypted, a
     │                            decompression bomb, over the time or memory limit (``reason``)
     ├── RenewalRefused           an archive timestamp was not added: broken chain, not due, ...
-    └── TrustedListError         an ETSI TS 119 612 trusted list file cannot be read
+    └── TrustedListError         an ETSI TS 119 612 trusted list cannot be read, or its XML
+                                 signature is missing or does not verify (``reason``)
 
 No message ever contains document contents or personal codes.
 """

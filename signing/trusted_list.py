@@ -9,10 +9,15 @@ certificates; the LOTL yields only pointers to the national lists.
 ``TrustedList.assess_chain`` says whether a certificate chain leads to a CA/QC service whose
 status was *granted* at a given time (the signature's proof-of-existence time).
 
-The XML signature of the list itself is NOT verified here (``signature_verified`` is always
-``False``): that needs an XMLDSig implementation with exclusive canonicalisation, which
-pyHanko only offers through optional dependencies (``xsdata``, ``signxml``) we do not ship.
-Only load files obtained over an authenticated channel. The parser refuses DTDs/entities.
+The list's own XML signature (XMLDSig/XAdES, enveloped, a child of the root) is verified with
+signxml against the configured signing certificates of that list (for the LOTL the
+certificates published in the Official Journal, for a national list those the LOTL names):
+the key is pinned, nothing is fetched, and the certificate must be valid now. The signature
+must cover the whole list, and only what it covers is read. A list that does not verify —
+changed after signing, signed by another key, signature elsewhere or over a part — raises
+:class:`~signing.errors.TrustedListError` with ``reason`` saying which. An unsigned list is
+refused unless the caller explicitly allows it (hand-made lists in development; the
+``signature_verified`` flag then says ``False``). The parser refuses DTDs and entities.
 """
 
 from __future__ import annotations
@@ -26,7 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from asn1crypto import x509
+from cryptography import x509 as crypto_x509
 from lxml import etree
+from signxml.exceptions import (
+    InvalidCertificate,
+    InvalidDigest,
+    InvalidInput,
+    InvalidSignature,
+    SignXMLException,
+)
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from signing.errors import TrustedListError
 
@@ -39,10 +53,13 @@ __all__ = [
     "TrustedListPointer",
     "load_trusted_list",
     "parse_trusted_list",
+    "verify_trusted_list_signature",
 ]
 
 TSL_NS = "http://uri.etsi.org/02231/v2#"
-_NS = {"tsl": TSL_NS}
+XMLDSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+_NS = {"tsl": TSL_NS, "ds": XMLDSIG_NS}
+_ROOT_TAG = f"{{{TSL_NS}}}TrustServiceStatusList"
 SERVICE_TYPE_CA_QC = "http://uri.etsi.org/TrstSvc/Svctype/CA/QC"
 SERVICE_TYPE_TSA_QTST = "http://uri.etsi.org/TrstSvc/Svctype/TSA/QTST"
 STATUS_GRANTED = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted"
@@ -122,7 +139,10 @@ class TrustedList:
     pointers: tuple[TrustedListPointer, ...] = ()
     """Only in a LOTL: the national lists it points to."""
     signature_verified: bool = False
-    """Always ``False``: the list's own XML signature is not checked (see module docs)."""
+    """The list's XML signature verified with a configured signing certificate; ``False``
+    only for an unsigned list loaded with ``allow_unsigned`` (development)."""
+    signed_by: str | None = None
+    """Subject of the configured certificate whose key verified the signature."""
 
     def qualified_ca_services(self) -> tuple[TrustService, ...]:
         return tuple(service for service in self.services if service.is_qualified_ca)
@@ -185,10 +205,19 @@ class QualificationAssessment:
     matched_certificate: str | None = None
 
 
-def load_trusted_list(path: Path | str) -> TrustedList:
-    """Read a trusted list XML file (national TL or LOTL).
+def load_trusted_list(
+    path: Path | str,
+    *,
+    signing_certificates: Sequence[bytes] = (),
+    allow_unsigned: bool = False,
+    now: datetime | None = None,
+) -> TrustedList:
+    """Read a trusted list XML file (national TL or LOTL) and verify its signature.
 
-    :raises TrustedListError: unreadable, too large, not TS 119 612 XML.
+    ``signing_certificates`` are the DER certificates whose keys may sign this list.
+
+    :raises TrustedListError: unreadable, too large, not TS 119 612 XML, or its signature is
+        missing (unless ``allow_unsigned``) or does not verify (``reason`` says which).
     """
     file_path = Path(path)
     try:
@@ -202,21 +231,142 @@ def load_trusted_list(path: Path | str) -> TrustedList:
         raise TrustedListError(
             "trusted list file unreadable", source=file_path.name, reason="unreadable"
         ) from exc
-    return parse_trusted_list(data, source=file_path.name)
+    return parse_trusted_list(
+        data,
+        source=file_path.name,
+        signing_certificates=signing_certificates,
+        allow_unsigned=allow_unsigned,
+        now=now,
+    )
 
 
-def parse_trusted_list(xml: bytes, *, source: str = "<memory>") -> TrustedList:
-    """Parse trusted list XML (bytes). See :func:`load_trusted_list`."""
+def parse_trusted_list(
+    xml: bytes,
+    *,
+    source: str = "<memory>",
+    signing_certificates: Sequence[bytes] = (),
+    allow_unsigned: bool = False,
+    now: datetime | None = None,
+) -> TrustedList:
+    """Parse and verify trusted list XML (bytes). See :func:`load_trusted_list`."""
+    root = _parse_xml(xml, source)
+    if root.tag != _ROOT_TAG:
+        raise TrustedListError(
+            "not an ETSI TS 119 612 TrustServiceStatusList", source=source, reason="not_tsl"
+        )
+    signed_by: str | None = None
+    if root.find(".//ds:Signature", _NS) is None:
+        if not allow_unsigned:
+            raise TrustedListError(
+                "the trusted list is not signed", source=source, reason="unsigned"
+            )
+    else:
+        root, signed_by = verify_trusted_list_signature(
+            root, signing_certificates, source=source, now=now
+        )
+    return _read_list(root, source, signed_by)
+
+
+def verify_trusted_list_signature(
+    root: Any,
+    signing_certificates: Sequence[bytes],
+    *,
+    source: str = "<memory>",
+    now: datetime | None = None,
+) -> tuple[Any, str]:
+    """Verify the list's enveloped XML signature; return what it signs and who signed.
+
+    The signature must be one ``ds:Signature`` child of the root whose references include the
+    whole list; the returned element is the list as signed (signature removed), so nothing
+    unsigned is ever read.
+
+    :raises TrustedListError: ``no_signing_certificates``, ``signature_misplaced``,
+        ``signer_not_trusted`` (no configured key made it), ``tampered`` (a configured key
+        made it but the content changed), ``signing_certificate_not_valid`` (expired or not
+        yet valid), ``partial_signature`` (does not cover the whole list), ``bad_signature``.
+    """
+    if not signing_certificates:
+        raise TrustedListError(
+            "the trusted list is signed but no signing certificates are configured for it",
+            source=source,
+            reason="no_signing_certificates",
+        )
+    signatures = root.findall(".//ds:Signature", _NS)
+    if len(signatures) != 1 or signatures[0].getparent() is not root:
+        raise TrustedListError(
+            "the trusted list must carry exactly one signature, as a child of its root",
+            source=source,
+            reason="signature_misplaced",
+        )
+    config = SignatureConfiguration(
+        location="./",
+        expect_references=True,  # the list, and in XAdES its SignedProperties
+        verification_time=now or datetime.now(UTC),
+    )
+    reasons: list[str] = []
+    for der in signing_certificates:
+        try:
+            certificate = crypto_x509.load_der_x509_certificate(der)
+        except ValueError as exc:
+            raise TrustedListError(
+                "a configured trusted-list signing certificate cannot be read",
+                source=source,
+                reason="bad_signing_certificate",
+            ) from exc
+        try:
+            results = XMLVerifier().verify(root, x509_cert=certificate, expect_config=config)
+        except InvalidDigest:
+            reasons.append("tampered")
+            continue
+        except InvalidCertificate:
+            reasons.append("signing_certificate_not_valid")
+            continue
+        except InvalidSignature:
+            reasons.append("signer_not_trusted")
+            continue
+        except (InvalidInput, SignXMLException, ValueError, TypeError) as exc:
+            raise TrustedListError(
+                "the trusted list's signature cannot be processed",
+                source=source,
+                reason="bad_signature",
+            ) from exc
+        for result in results if isinstance(results, list) else [results]:
+            signed = result.signed_xml
+            if getattr(signed, "tag", None) == _ROOT_TAG:
+                return signed, certificate.subject.rfc4514_string()
+        raise TrustedListError(
+            "the trusted list's signature does not cover the whole list",
+            source=source,
+            reason="partial_signature",
+        )
+    reason = next(
+        (r for r in ("tampered", "signing_certificate_not_valid") if r in reasons),
+        "signer_not_trusted",
+    )
+    message = {
+        "tampered": "the trusted list was changed after it was signed",
+        "signing_certificate_not_valid": "the trusted list's signing certificate is not valid now",
+        "signer_not_trusted": (
+            "the trusted list is not signed by any of the configured signing certificates"
+        ),
+    }[reason]
+    raise TrustedListError(message, source=source, reason=reason)
+
+
+def _parse_xml(xml: bytes, source: str) -> Any:
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
     )
     try:
-        root = etree.fromstring(xml, parser=parser)
+        return etree.fromstring(xml, parser=parser)
     except etree.XMLSyntaxError as exc:
         raise TrustedListError(
             "trusted list is not well-formed XML", source=source, reason="not_xml"
         ) from exc
-    if root.tag != f"{{{TSL_NS}}}TrustServiceStatusList":
+
+
+def _read_list(root: Any, source: str, signed_by: str | None) -> TrustedList:
+    if root.tag != _ROOT_TAG:
         raise TrustedListError(
             "not an ETSI TS 119 612 TrustServiceStatusList", source=source, reason="not_tsl"
         )
@@ -245,6 +395,8 @@ def parse_trusted_list(xml: bytes, *, source: str = "<memory>") -> TrustedList:
         next_update=_datetime(_text(info, "tsl:NextUpdate/tsl:dateTime")),
         services=services,
         pointers=pointers,
+        signature_verified=signed_by is not None,
+        signed_by=signed_by,
     )
 
 

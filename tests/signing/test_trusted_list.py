@@ -1,13 +1,24 @@
-"""ETSI TS 119 612 trusted lists from a file: services, status history, qualified chains."""
+"""ETSI TS 119 612 trusted lists from a file: services, status history, qualified chains, and
+the list's own XML signature (signed here with a test key, as a scheme operator signs)."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography import x509 as crypto_x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+from lxml import etree
+from signxml.signer import XMLSigner
+from signxml.xades.xades import XAdESSigner
 
 from signing.config import SignatureFieldSpec, SignatureRequest
 from signing.dev_pki import DevPki
@@ -63,8 +74,8 @@ def _service_xml(
 
 def _trusted_list_xml(services: str, pointers: str = "") -> bytes:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<tsl:TrustServiceStatusList xmlns:tsl="http://uri.etsi.org/02231/v2#" TSLTag="http://uri.etsi.org/19612/TSLTag">
-  <tsl:SchemeInformation>
+<tsl:TrustServiceStatusList xmlns:tsl="http://uri.etsi.org/02231/v2#" TSLTag="http://uri.etsi.org/19612/TSLTag" Id="tsl">
+  <tsl:SchemeInformation Id="scheme">
     <tsl:TSLVersionIdentifier>5</tsl:TSLVersionIdentifier>
     <tsl:TSLSequenceNumber>42</tsl:TSLSequenceNumber>
     <tsl:SchemeTerritory>LT</tsl:SchemeTerritory>
@@ -81,6 +92,61 @@ def _trusted_list_xml(services: str, pointers: str = "") -> bytes:
     </tsl:TrustServiceProvider>
   </tsl:TrustServiceProviderList>
 </tsl:TrustServiceStatusList>""".encode()
+
+
+@dataclass(frozen=True)
+class _ListSigner:
+    """A scheme operator's signing key and its self-signed certificate (EC P-256)."""
+
+    key: ec.EllipticCurvePrivateKey
+    certificate: crypto_x509.Certificate
+
+    @property
+    def der(self) -> bytes:
+        return self.certificate.public_bytes(Encoding.DER)
+
+    @classmethod
+    def make(cls, name: str, valid_from: datetime, valid_until: datetime) -> _ListSigner:
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = crypto_x509.Name(
+            [
+                crypto_x509.NameAttribute(NameOID.COUNTRY_NAME, "LT"),
+                crypto_x509.NameAttribute(NameOID.COMMON_NAME, name),
+            ]
+        )
+        certificate = (
+            crypto_x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(crypto_x509.random_serial_number())
+            .not_valid_before(valid_from)
+            .not_valid_after(valid_until)
+            .sign(key, hashes.SHA256())
+        )
+        return cls(key, certificate)
+
+    def sign(self, xml: bytes, reference: str | None = None, *, xades: bool = False) -> bytes:
+        """An enveloped XMLDSig signature (exclusive c14n) as the root's last child; with
+        ``xades`` a XAdES-BES one (signed properties), as EU trusted lists are signed."""
+        root = etree.fromstring(xml)
+        signer: XMLSigner = (
+            XAdESSigner(signature_algorithm="ecdsa-sha256")
+            if xades
+            else XMLSigner(
+                signature_algorithm="ecdsa-sha256",
+                c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#",
+            )
+        )
+        signed = signer.sign(root, key=self.key, cert=[self.certificate], reference_uri=reference)
+        return bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
+
+
+@pytest.fixture(scope="module")
+def operator() -> _ListSigner:
+    return _ListSigner.make(
+        "Ryšių reguliavimo tarnyba (bandomoji)", NOW - timedelta(days=30), NOW + timedelta(days=700)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -117,11 +183,11 @@ def test_parses_services_with_type_status_and_history(
     )
     path = tmp_path / "LT-TL.xml"
     path.write_bytes(_trusted_list_xml(services))
-    trusted_list = load_trusted_list(path)
+    trusted_list = load_trusted_list(path, allow_unsigned=True)
 
     assert (trusted_list.territory, trusted_list.sequence_number) == ("LT", 42)
     assert trusted_list.next_update == datetime(2026, 7, 5, tzinfo=UTC)
-    assert not trusted_list.signature_verified
+    assert not trusted_list.signature_verified and trusted_list.signed_by is None
     granted, withdrawn = trusted_list.services
     assert granted.name == "Granted CA" and granted.provider == "Tiltas test TSP"
     assert granted.is_qualified_ca and granted.status == STATUS_GRANTED
@@ -139,6 +205,7 @@ def test_signature_chaining_to_granted_ca_qc_is_qualified(
             _service_xml("Granted CA", certs["interm"], STATUS_GRANTED, NOW - timedelta(days=9))
         ),
         source="LT-TL.xml",
+        allow_unsigned=True,
     )
     policy = VerificationPolicy.from_files([dev_pki.root_cert_path], trusted_list=trusted_list)
     report = verifier.verify(signed, policy)
@@ -163,7 +230,8 @@ def test_withdrawn_service_is_not_qualified(
                 NOW - timedelta(days=2),
                 history=((STATUS_GRANTED, NOW - timedelta(days=900)),),
             )
-        )
+        ),
+        allow_unsigned=True,
     )
     policy = VerificationPolicy.from_files([dev_pki.root_cert_path], trusted_list=trusted_list)
     qualification = verifier.verify(signed, policy).signatures[0].qualification
@@ -174,7 +242,7 @@ def test_withdrawn_service_is_not_qualified(
 
 
 def test_unlisted_ca_is_not_qualified(certs: dict[str, bytes]) -> None:
-    trusted_list = parse_trusted_list(_trusted_list_xml(""))
+    trusted_list = parse_trusted_list(_trusted_list_xml(""), allow_unsigned=True)
     assessment = trusted_list.assess_chain([certs["interm"], certs["root"]])
     assert not assessment.qualified and assessment.reason == "no_matching_service"
 
@@ -186,7 +254,7 @@ def test_lotl_pointers() -> None:
           <tsl:SchemeTerritory>LT</tsl:SchemeTerritory>
         </tsl:OtherInformation></tsl:AdditionalInformation>
       </tsl:OtherTSLPointer></tsl:PointersToOtherTSL>"""
-    lotl = parse_trusted_list(_trusted_list_xml("", pointers))
+    lotl = parse_trusted_list(_trusted_list_xml("", pointers), allow_unsigned=True)
     (pointer,) = lotl.pointers
     assert (pointer.territory, pointer.location) == ("LT", "https://example.invalid/LT-TL.xml")
 
@@ -203,7 +271,7 @@ def test_lotl_pointers() -> None:
 )
 def test_bad_files_raise_trusted_list_error(xml: bytes) -> None:
     with pytest.raises(TrustedListError) as caught:
-        parse_trusted_list(xml, source="bad.xml")
+        parse_trusted_list(xml, source="bad.xml", allow_unsigned=True)
     assert caught.value.details()["source"] == "bad.xml"
 
 
@@ -211,3 +279,98 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(TrustedListError) as caught:
         load_trusted_list(tmp_path / "nera.xml")
     assert caught.value.reason == "unreadable"
+
+
+# -- the list's own signature ------------------------------------------------------------------
+
+
+def _signed_list(operator: _ListSigner, certs: dict[str, bytes], *, xades: bool = False) -> bytes:
+    services = _service_xml("Granted CA", certs["interm"], STATUS_GRANTED, NOW - timedelta(days=9))
+    return operator.sign(_trusted_list_xml(services), xades=xades)
+
+
+def _refusal(xml: bytes, *certificates: bytes, **options: Any) -> TrustedListError:
+    with pytest.raises(TrustedListError) as caught:
+        parse_trusted_list(xml, source="LT-TL.xml", signing_certificates=certificates, **options)
+    assert caught.value.details()["code"] == "trusted_list_error"
+    return caught.value
+
+
+@pytest.mark.parametrize("xades", [False, True], ids=["xmldsig", "xades"])
+def test_a_list_signed_by_a_configured_certificate_is_read_and_marked_verified(
+    operator: _ListSigner, certs: dict[str, bytes], tmp_path: Path, xades: bool
+) -> None:
+    other = _ListSigner.make("Kita tarnyba", NOW - timedelta(days=1), NOW + timedelta(days=9))
+    path = tmp_path / "LT-TL.xml"
+    path.write_bytes(_signed_list(operator, certs, xades=xades))
+    trusted_list = load_trusted_list(path, signing_certificates=[other.der, operator.der])
+    assert trusted_list.signature_verified
+    assert trusted_list.signed_by is not None and "Ryšių reguliavimo" in trusted_list.signed_by
+    (service,) = trusted_list.services
+    assert service.name == "Granted CA" and service.certificates == (certs["interm"],)
+    assert trusted_list.assess_chain([certs["interm"]]).qualified
+
+
+@pytest.mark.parametrize("xades", [False, True], ids=["xmldsig", "xades"])
+def test_a_changed_list_is_refused_as_tampered(
+    operator: _ListSigner, certs: dict[str, bytes], xades: bool
+) -> None:
+    signed = _signed_list(operator, certs, xades=xades)
+    changed = signed.replace(STATUS_GRANTED.encode(), STATUS_WITHDRAWN.encode())
+    assert changed != signed
+    assert _refusal(changed, operator.der).reason == "tampered"
+
+
+def test_a_list_signed_by_another_key_is_refused(
+    operator: _ListSigner, certs: dict[str, bytes]
+) -> None:
+    impostor = _ListSigner.make(
+        "Ryšių reguliavimo tarnyba (bandomoji)", NOW - timedelta(days=1), NOW + timedelta(days=9)
+    )
+    # the impostor's certificate travels in the signature: only the configured key counts
+    assert (
+        _refusal(impostor.sign(_trusted_list_xml("")), operator.der).reason == "signer_not_trusted"
+    )
+
+
+def test_an_unsigned_list_is_refused_unless_allowed(
+    certs: dict[str, bytes], operator: _ListSigner
+) -> None:
+    unsigned = _trusted_list_xml(_service_xml("CA", certs["interm"], STATUS_GRANTED, NOW))
+    assert _refusal(unsigned, operator.der).reason == "unsigned"
+    allowed = parse_trusted_list(unsigned, allow_unsigned=True)
+    assert not allowed.signature_verified and len(allowed.services) == 1
+
+
+def test_allowing_unsigned_lists_never_skips_a_signature_that_is_there(
+    operator: _ListSigner, certs: dict[str, bytes]
+) -> None:
+    changed = _signed_list(operator, certs).replace(b">42<", b">43<")
+    assert _refusal(changed, operator.der, allow_unsigned=True).reason == "tampered"
+    assert _refusal(_signed_list(operator, certs), allow_unsigned=True).reason == (
+        "no_signing_certificates"
+    )
+
+
+def test_a_signature_over_part_of_the_list_is_refused(operator: _ListSigner) -> None:
+    partial = operator.sign(_trusted_list_xml(""), reference="#scheme")
+    assert _refusal(partial, operator.der).reason == "partial_signature"
+
+
+def test_an_expired_signing_certificate_is_refused(
+    operator: _ListSigner, certs: dict[str, bytes]
+) -> None:
+    signed = _signed_list(operator, certs)
+    later = NOW + timedelta(days=800)
+    assert _refusal(signed, operator.der, now=later).reason == "signing_certificate_not_valid"
+
+
+def test_a_second_or_misplaced_signature_is_refused(
+    operator: _ListSigner, certs: dict[str, bytes]
+) -> None:
+    signed = etree.fromstring(_signed_list(operator, certs))
+    signature = signed[-1]
+    signed.find("{http://uri.etsi.org/02231/v2#}SchemeInformation").append(
+        etree.fromstring(etree.tostring(signature))
+    )
+    assert _refusal(etree.tostring(signed), operator.der).reason == "signature_misplaced"
