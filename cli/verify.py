@@ -6,7 +6,8 @@ The JSON report is written beside each file as ``<file>.verification.json`` (and
 ``--xml`` the ETSI TS 119 102-2 report as ``<file>.verification.xml``). A file that cannot be
 read or is not a verifiable PDF gets one line on stderr and counts as not passed.
 
-Exit status: 0 when every file is TOTAL-PASSED, 1 otherwise, 2 on usage or configuration errors.
+Exit status: 0 when every file is TOTAL-PASSED, 1 otherwise, 2 on usage or configuration errors
+(a configured trusted list that is refused — unsigned, changed, signed by another key — too).
 """
 
 from __future__ import annotations
@@ -42,15 +43,25 @@ def _fail(message: str) -> NoReturn:
 
 
 def _policy(extra_trust_roots: Sequence[Path]) -> VerificationPolicy:
-    from api.routes.verification import VERIFICATION_MAX_BYTES, trust_root_paths
+    from api.routes.verification import (
+        VERIFICATION_MAX_BYTES,
+        trust_root_paths,
+        trusted_list_for,
+    )
     from cli.main import _settings
-    from signing.errors import SigningError
+    from signing.errors import SigningError, TrustedListError
     from signing.verification import VerificationPolicy
 
     settings = _settings()
     try:
+        trusted_list = trusted_list_for(settings)
+    except TrustedListError as refused:
+        _fail(f"trusted list {refused.source} refused ({refused.reason}): {refused.message}")
+    try:
         roots = (*trust_root_paths(settings), *extra_trust_roots)
-        return VerificationPolicy.from_files(roots, max_input_bytes=VERIFICATION_MAX_BYTES)
+        return VerificationPolicy.from_files(
+            roots, max_input_bytes=VERIFICATION_MAX_BYTES, trusted_list=trusted_list
+        )
     except (SigningError, OSError, ValueError) as error:
         message = error.message if isinstance(error, SigningError) else type(error).__name__
         _fail(f"trust roots cannot be loaded: {message}")

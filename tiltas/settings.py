@@ -116,6 +116,15 @@ class Settings(BaseSettings):
     renewal_margin_days: int = Field(default=365, ge=2, le=3650)
     """Archive timestamps are renewed this many days before the TSA certificate of a
     document's last document timestamp expires (DOMAIN.md §8: after that, too late)."""
+    trusted_list_file: Path | None = None
+    """An EU trusted list (the Lithuanian TL or the LOTL, ETSI TS 119 612 XML, downloaded by
+    an administrator): verification reports then say whether each signer is qualified."""
+    trusted_list_signing_certificates: Annotated[tuple[Path, ...], NoDecode] = ()
+    """PEM/DER files (comma-separated) of the certificates that may sign that list; its XML
+    signature must verify with one of them or the list is refused."""
+    trusted_list_allow_unsigned: bool = False
+    """Development only: a trusted list with no signature at all may be loaded (hand-made
+    test lists); a signature that is there is still verified. Production refuses it."""
 
     @property
     def resolved_converter_profile_dir(self) -> Path:
@@ -149,6 +158,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("trusted_list_signing_certificates", mode="before")
+    @classmethod
+    def _split_certificate_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(Path(part.strip()) for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _unsigned_trusted_lists_only_in_development(self) -> Settings:
+        # [design] eIDAS trusts a list through its signature; an unsigned one is only for
+        # hand-made development lists, so production refuses the opt-in outright.
+        if self.trusted_list_allow_unsigned and self.environment is Environment.production:
+            raise ValueError("production refuses TILTAS_TRUSTED_LIST_ALLOW_UNSIGNED")
+        return self
 
     @model_validator(mode="after")
     def _production_needs_servers(self) -> Settings:

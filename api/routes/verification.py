@@ -12,6 +12,12 @@ created at the first request and kept on ``app.state``; :func:`close_verifier` s
 A PDF that is not verified at all (:class:`VerificationRefused`) is a problem+json document
 with the refusal's ``reason`` and ``limit``: 413 for ``too_large``, 422 for a file that is not
 a (readable) PDF, 503 when a time or memory limit or the worker gave out.
+
+With ``TILTAS_TRUSTED_LIST_FILE`` set, the trusted list is read and its XML signature verified
+before the first verification; a list that is refused (unsigned, changed after signing, signed
+by a key not configured) makes every verification a 503 problem ``trusted_list_refused`` with
+the refusal's ``reason`` until the configuration is fixed: reports without the list would
+silently say nobody is qualified.
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ from starlette.datastructures import State
 from api.deps import Database, DatabaseDep, PrincipalDep, SettingsDep, require_role
 from api.errors import problem
 from signing.dev_pki import ensure_dev_pki
-from signing.errors import VerificationRefused
+from signing.errors import TrustedListError, VerificationRefused
 from signing.key_file import load_key_file
+from signing.keys import load_certificates
 from signing.report_html import validation_report_html
 from signing.report_xml import validation_report_xml
+from signing.trusted_list import TrustedList, load_trusted_list
 from signing.verification import VerificationPolicy, VerificationReport, Verifier
 from tiltas import documents
 from tiltas.access import CASE_ROLES, Role
@@ -94,7 +102,10 @@ _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     406: {"description": "Accept names none of application/json, application/xml, text/html"},
     413: {"description": "The PDF is larger than verification allows"},
     422: {"description": "Not a PDF, or a PDF that cannot be read (encrypted, malformed, ...)"},
-    503: {"description": "Verification exceeded its time or memory limit"},
+    503: {
+        "description": "Verification exceeded its time or memory limit, or the configured "
+        "trusted list was refused (problem type trusted_list_refused)"
+    },
 }
 
 
@@ -110,10 +121,36 @@ def trust_root_paths(settings: Settings) -> tuple[Path, ...]:
     return load_key_file(settings.signing_keys_file).trust_roots
 
 
+def trusted_list_for(settings: Settings) -> TrustedList | None:
+    """The configured trusted list, its signature verified (``None`` when none is configured).
+
+    :raises TrustedListError: the list or its signing certificates cannot be read, or the list
+        is refused (``reason``: ``unsigned``, ``tampered``, ``signer_not_trusted``, ...).
+    """
+    if settings.trusted_list_file is None:
+        return None
+    try:
+        certificates = load_certificates(settings.trusted_list_signing_certificates)
+    except (OSError, ValueError) as error:
+        raise TrustedListError(
+            "a trusted-list signing certificate file cannot be read",
+            source=settings.trusted_list_file.name,
+            reason="bad_signing_certificate",
+        ) from error
+    return load_trusted_list(
+        settings.trusted_list_file,
+        signing_certificates=[certificate.dump() for certificate in certificates],
+        allow_unsigned=settings.trusted_list_allow_unsigned,
+    )
+
+
 @cache
 def verification_policy_for(settings: Settings) -> VerificationPolicy:
+    """:raises TrustedListError: the configured trusted list is refused (not cached)."""
     return VerificationPolicy.from_files(
-        trust_root_paths(settings), max_input_bytes=VERIFICATION_MAX_BYTES
+        trust_root_paths(settings),
+        max_input_bytes=VERIFICATION_MAX_BYTES,
+        trusted_list=trusted_list_for(settings),
     )
 
 
@@ -198,6 +235,17 @@ def refusal_problem(refused: VerificationRefused) -> JSONResponse:
     )
 
 
+def trusted_list_problem(refused: TrustedListError) -> JSONResponse:
+    """503 problem+json: verification is unavailable while the configured list is refused."""
+    return problem(
+        503,
+        "trusted_list_refused",
+        f"the configured trusted list {refused.source} was refused: {refused.message}",
+        title="Verification unavailable",
+        reason=refused.reason,
+    )
+
+
 def report_response(report: VerificationReport, report_format: ReportFormat) -> Response:
     # The verdict depends on the time of validation: never serve it from a cache.
     headers = {"Vary": "Accept", "Cache-Control": "no-store"}
@@ -251,6 +299,8 @@ async def verify_uploaded_pdf(
         report = await _verify(request, settings, pdf)
     except VerificationRefused as refused:
         return refusal_problem(refused)
+    except TrustedListError as refused:
+        return trusted_list_problem(refused)
     return report_response(report, report_format)
 
 
@@ -289,4 +339,6 @@ async def verify_stored_document(
         report = await _verify(request, settings, pdf)
     except VerificationRefused as refused:
         return refusal_problem(refused)
+    except TrustedListError as refused:
+        return trusted_list_problem(refused)
     return report_response(report, report_format)

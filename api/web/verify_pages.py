@@ -27,7 +27,7 @@ from api.routes.verification import (
 )
 from api.web.rendering import WebRoute, page
 from api.web.session import CheckedForm, CurrentUser, WebUser
-from signing.errors import VerificationRefused
+from signing.errors import TrustedListError, VerificationRefused
 from signing.report_html import VERDICT_TEXT, indication_text, verdict_reasons
 from signing.report_xml import validation_report_xml
 from signing.verification import Indication, SignatureReport, VerificationReport
@@ -138,6 +138,16 @@ async def report_page(
             user,
             status_code=413 if refused.reason == "too_large" else 422,
             error=_REFUSAL_TEXT.get(refused.reason, refused.message),
+            report=None,
+        )
+    except TrustedListError as refused:
+        return page(
+            request,
+            "verify.html",
+            user,
+            status_code=503,
+            error="Patikra neveikia: nustatytas patikimas sąrašas atmestas "
+            f"({refused.reason}). Praneškite administratoriui.",
             report=None,
         )
     downloads: dict[str, str]

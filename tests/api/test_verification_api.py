@@ -4,6 +4,7 @@ forms, refusals as problem+json, and who may ask."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -252,3 +253,20 @@ def test_every_refusal_has_its_status(reason: str, status: int) -> None:
     assert response.media_type == "application/problem+json"
     body = bytes(response.body).decode()
     assert f'"reason":"{reason}"' in body and '"limit":7' in body
+
+
+def test_a_refused_trusted_list_makes_verification_unavailable(
+    settings: Settings, signed_pdf: bytes, tmp_path: Path
+) -> None:
+    trusted_list = tmp_path / "LT-TL.xml"
+    trusted_list.write_bytes(
+        b'<tsl:TrustServiceStatusList xmlns:tsl="http://uri.etsi.org/02231/v2#">'
+        b"<tsl:SchemeInformation/></tsl:TrustServiceStatusList>"
+    )
+    unsigned = settings.model_copy(update={"trusted_list_file": trusted_list})
+    with verification_client(unsigned) as client:
+        world = World.build(client)
+        archivist = {**world.orgs["archive"].auth(Role.archivist), **PDF}
+        body = _problem(client.post("/v1/verify", content=signed_pdf, headers=archivist), 503)
+    assert body["type"] == "urn:tiltas:problem:trusted_list_refused"
+    assert body["reason"] == "unsigned" and "LT-TL.xml" in body["detail"]

@@ -142,3 +142,35 @@ def test_usage_errors_exit_2(tmp_path: Path, dev_pki_root: Path, args: list[str]
     result = _verify(tmp_path, dev_pki_root, *args)
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
+
+
+UNSIGNED_TRUSTED_LIST = b"""<?xml version="1.0" encoding="UTF-8"?>
+<tsl:TrustServiceStatusList xmlns:tsl="http://uri.etsi.org/02231/v2#">
+  <tsl:SchemeInformation><tsl:SchemeTerritory>LT</tsl:SchemeTerritory></tsl:SchemeInformation>
+</tsl:TrustServiceStatusList>"""
+
+
+def test_a_refused_trusted_list_is_a_configuration_error(
+    tmp_path: Path, dev_pki_root: Path, signed_pdf: bytes
+) -> None:
+    document = tmp_path / "protokolas.pdf"
+    document.write_bytes(signed_pdf)
+    trusted_list = tmp_path / "LT-TL.xml"
+    trusted_list.write_bytes(UNSIGNED_TRUSTED_LIST)
+    refused = _verify(
+        tmp_path, dev_pki_root, str(document), TILTAS_TRUSTED_LIST_FILE=str(trusted_list)
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "trusted list LT-TL.xml refused (unsigned)" in refused.stderr
+    assert not (tmp_path / "protokolas.pdf.verification.json").exists()
+
+    allowed = _verify(
+        tmp_path,
+        dev_pki_root,
+        str(document),
+        TILTAS_TRUSTED_LIST_FILE=str(trusted_list),
+        TILTAS_TRUSTED_LIST_ALLOW_UNSIGNED="true",
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    report = json.loads((tmp_path / "protokolas.pdf.verification.json").read_text())
+    assert report["signatures"][0]["qualification"]["reason"] == "no_matching_service"

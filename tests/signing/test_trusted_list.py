@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from lxml import etree
+from pydantic import ValidationError
 from signxml.signer import XMLSigner
 from signxml.xades.xades import XAdESSigner
 
@@ -34,6 +35,7 @@ from signing.trusted_list import (
     parse_trusted_list,
 )
 from signing.verification import VerificationPolicy, Verifier
+from tiltas.settings import Settings
 
 NOW = datetime.now(UTC)
 
@@ -374,3 +376,20 @@ def test_a_second_or_misplaced_signature_is_refused(
         etree.fromstring(etree.tostring(signature))
     )
     assert _refusal(etree.tostring(signed), operator.der).reason == "signature_misplaced"
+
+
+def test_settings_name_the_list_and_its_signers_and_production_refuses_unsigned_lists() -> None:
+    settings = Settings.model_validate(
+        {"trusted_list_signing_certificates": "lotl-1.pem, lotl-2.pem"}
+    )
+    assert settings.trusted_list_signing_certificates == (Path("lotl-1.pem"), Path("lotl-2.pem"))
+    production: dict[str, object] = {
+        "environment": "production",
+        "database_url": "postgresql+psycopg://tiltas@db/tiltas",
+        "broker_url": "redis://queue:6379/0",
+        "tsa_urls": "https://tsa.example.invalid/tsa",
+        "signing_keys_file": "keys.json",
+    }
+    assert not Settings.model_validate(production).trusted_list_allow_unsigned
+    with pytest.raises(ValidationError, match="TILTAS_TRUSTED_LIST_ALLOW_UNSIGNED"):
+        Settings.model_validate({**production, "trusted_list_allow_unsigned": True})
