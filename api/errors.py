@@ -24,7 +24,7 @@ from tiltas.errors import (
     VersionConflict,
 )
 from tiltas.remote_signing import RemoteSigningRefused, SignatureValueMismatch
-from tiltas.storage import StorageError
+from tiltas.storage import StorageError, StorageFull
 from tiltas.webhook_subscriptions import RedeliveryRefused
 
 log = logging.getLogger("tiltas.api")
@@ -44,6 +44,7 @@ STATUS_BY_ERROR: dict[type[TiltasError], int] = {
     AcknowledgementRefused: 409,
     SignatureValueMismatch: 422,
     RemoteSigningRefused: 409,
+    StorageFull: 507,
     StorageError: 500,
     InvalidDeliveryTransition: 409,
     RedeliveryRefused: 409,
@@ -63,6 +64,7 @@ TITLES = {
     422: "Invalid request",
     428: "Precondition required",
     500: "Internal server error",
+    507: "Insufficient storage",
     503: "Service unavailable",
 }
 

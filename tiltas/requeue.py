@@ -20,7 +20,9 @@ from tiltas.batches import BatchState
 from tiltas.documents import DocumentStatus, next_signer
 from tiltas.models import Batch, Document
 
-RETRYABLE_SIGNING_FAILURES = frozenset({"timestamp_unavailable", "revocation_unavailable"})
+RETRYABLE_SIGNING_FAILURES = frozenset(
+    {"timestamp_unavailable", "revocation_unavailable", "storage_full"}
+)
 """A batch document whose last signing attempt failed for one of these is tried again."""
 
 

@@ -7,6 +7,7 @@ writing the same content twice is harmless — which is what at-least-once tasks
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -28,6 +29,16 @@ class StoredFileCorrupt(StorageError):
         self.sha256 = sha256
 
 
+class StorageFull(StorageError):
+    """No space left where documents are stored: nothing was written; worth another try once
+    space is freed."""
+
+    code = "storage_full"
+
+    def __init__(self) -> None:
+        super().__init__("no space left in the document store; nothing was written")
+
+
 class StoredFileMissing(StorageError):
     code = "stored_file_missing"
 
@@ -46,11 +57,21 @@ class FileStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, content: bytes) -> str:
-        """Store ``content``; return its SHA-256. Idempotent."""
+        """Store ``content``; return its SHA-256. Idempotent. ``StorageFull`` when the disk is."""
         sha256 = hashlib.sha256(content).hexdigest()
         final = self.path_for(sha256)
         if final.exists() and final.stat().st_size == len(content):
             return sha256
+        try:
+            self._write(final, content)
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull() from error
+            raise
+        return sha256
+
+    @staticmethod
+    def _write(final: Path, content: bytes) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=final.parent, prefix=".partial-")
         try:
@@ -67,7 +88,6 @@ class FileStore:
             os.fsync(directory)
         finally:
             os.close(directory)
-        return sha256
 
     def get(self, sha256: str) -> bytes:
         try:

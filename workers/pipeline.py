@@ -40,7 +40,7 @@ from templates.types import DocumentType, TemplateError, document_type
 from tiltas import documents
 from tiltas.db import transaction
 from tiltas.models import utcnow
-from tiltas.storage import FileStore, StorageError
+from tiltas.storage import FileStore, StorageError, StorageFull
 from workers.signing_runtime import SigningRuntime
 
 log = logging.getLogger("tiltas.pipeline")
@@ -156,7 +156,18 @@ class DocumentPipeline:
         ) as error:
             return self.fail(public_id, getattr(error, "code", type(error).__name__), str(error))
 
-        sha256 = self.store.put(pdf)
+        try:
+            sha256 = self.store.put(pdf)
+        except StorageFull as error:
+            # Still requested: the re-enqueue sweep makes it once space is freed.
+            log.warning("document %s waits: %s", public_id, error.code)
+            with transaction(self.sessions) as session:
+                document = documents.load_for_generation(session, public_id)
+                if document is None:
+                    return "missing"
+                if document.status == documents.DocumentStatus.requested:
+                    documents.record_step_failure(document, error.code, str(error))
+                return document.status
         with transaction(self.sessions) as session:
             document = documents.load_for_generation(session, public_id)
             if document is None:
@@ -221,7 +232,10 @@ class DocumentSigner:
             raise
         except SigningError as error:
             return self.record_failure(public_id, error.code, str(error))
-        sha256 = self.store.put(signed)
+        try:
+            sha256 = self.store.put(signed)
+        except StorageFull as error:
+            return self.record_failure(public_id, error.code, str(error))
         with transaction(self.sessions) as session:
             document = documents.load_for_generation(session, public_id)
             if document is None:
@@ -292,7 +306,7 @@ class AcknowledgementRecorder:
                 changes = {"scan_sha256": self.store.put(sealed)}
         except TimestampUnavailable:
             raise
-        except SigningError as error:
+        except (SigningError, StorageFull) as error:
             with transaction(self.sessions) as session:
                 document = documents.load_for_generation(session, public_id)
                 if document is not None:
