@@ -323,6 +323,9 @@ class _ConverterProcess:
         self.directory.mkdir(mode=0o700, parents=True)
         (self.directory / "profile").mkdir(mode=0o700)
         (self.directory / "work").mkdir(mode=0o700)
+        # LibreOffice leaves files in TMPDIR (an NSS database per start) that a killed soffice
+        # never removes: inside the converter's folder they go with it.
+        (self.directory / "tmp").mkdir(mode=0o700)
         pipe_name = f"tiltas-{os.getpid()}-{self.slot}-{self.generation}-{secrets.token_hex(4)}"
         with self._kill_lock:
             if self._killed:
@@ -344,6 +347,7 @@ class _ConverterProcess:
                 stdout=subprocess.PIPE,
                 start_new_session=True,  # own process group: one killpg ends worker + LibreOffice
                 close_fds=True,
+                env={**os.environ, "TMPDIR": str(self.directory / "tmp")},
             )
         message = self._receive(time.monotonic() + self._settings.startup_timeout)
         if message.get("event") != "ready":

@@ -384,6 +384,23 @@ def test_converter_is_recycled_after_its_quota_of_conversions(
     assert group_members(first_group) == []
 
 
+def test_killed_and_recycled_converters_leave_no_temporary_files(
+    make_pool: Callable[..., ConverterPool], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LibreOffice writes an NSS database to TMPDIR at each start and a killed soffice never
+    removes it: over a long run every restart left one behind (soak, issue 9)."""
+    system_tmp = tmp_path / "tmp"
+    system_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(system_tmp))
+    pool = make_pool(pool_size=1, recycle_after=2)
+    os.kill(soffice_bin_pid(pool, 0), signal.SIGKILL)
+    for n in range(3):
+        marker = f"LAIKINI-{n}"
+        assert_pdfa_2b_with_marker(pool.convert(lithuanian_docx(marker)), marker)
+    wait_until(lambda: pool.status().converters[0].generation >= 3, 30, "killed, then recycled")
+    assert sorted(p.name for p in system_tmp.rglob("*")) == []
+
+
 # ------------------------------------------------------------------------- lifecycle, config
 
 
