@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api import errors, openapi, web
 from api.deps import Database
-from api.middleware import BodySizeLimit
+from api.middleware import BodySizeLimit, UnhandledErrors
 from api.queue import make_producer
 from api.routes import (
     apikeys,
@@ -84,4 +84,6 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
     web.install(app)
     openapi.install(app, documents.EnvelopeInput)
+    # Outermost of ours: an exception no handler took stops here, not in the server's log.
+    app.add_middleware(UnhandledErrors, handler=app.exception_handlers[Exception])
     return app

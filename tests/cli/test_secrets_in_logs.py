@@ -5,11 +5,13 @@ made, signed and verified, a webhook delivered, and bad requests — then every 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +19,17 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from api.app import create_app
 from tests.support.factories import personal_code
 from tests.support.receiver import Receiver, running_receiver
-from tests.support.servers import wait_for
+from tests.support.servers import free_port, wait_for
 from tests.support.service import REPO, RunningService, start_service
+from tiltas.db import make_engine
+from tiltas.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -298,3 +306,42 @@ def test_the_search_finds_every_spelling(text: str, found: bool) -> None:
     secrets.add("personal code", "38502147771")
     secrets.add("name", "Žvirgždaitis")
     assert bool(secrets.in_text(text)) is found
+
+
+def test_an_unhandled_error_is_logged_without_its_message(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The API's last-resort answer, with the app served by uvicorn as ``tiltas serve`` does:
+    an exception's message may quote personal data, so neither the body nor any log has it."""
+    code = personal_code(3, "850214", "777")
+    app = create_app(Settings(data_dir=tmp_path))
+
+    def fails() -> None:
+        raise ValueError(f"no case for {code}")
+
+    app.add_api_route("/failing", fails)
+    caplog.set_level(logging.DEBUG)
+    server = uvicorn.Server(uvicorn.Config(app, port=free_port(), log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, 30, "uvicorn")
+        answer = httpx.get(f"http://127.0.0.1:{server.config.port}/failing")
+    finally:
+        server.should_exit = True
+        thread.join(30)
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "unhandled ValueError" in caplog.text
+    assert code not in answer.text and code not in caplog.text
+
+
+def test_database_errors_do_not_quote_their_parameters(tmp_path: Path) -> None:
+    """A failed statement's message reaches the logs of whatever ran it (a Celery task's
+    traceback): its parameters are personal codes and names."""
+    code = personal_code(3, "850214", "777")
+    engine = make_engine(f"sqlite:///{tmp_path / 'tiltas.sqlite3'}")
+    with pytest.raises(OperationalError) as failed, engine.connect() as connection:
+        connection.execute(text("SELECT * FROM no_such_table WHERE code = :code"), {"code": code})
+    assert "no_such_table" in str(failed.value)
+    assert code not in str(failed.value)
