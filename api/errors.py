@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.queue import QueueUnavailable
@@ -153,6 +154,18 @@ def _http_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
+    # A lost or refused connection (the server restarting, stopped, out of reach): nothing was
+    # committed, so the client may try again. The type only: the message quotes parameters.
+    log.warning("database unavailable: %s", type(error).__name__)
+    return problem(
+        503,
+        "database_unavailable",
+        "the database is unreachable; nothing was changed, try again shortly",
+        headers={"Retry-After": "10"},
+    )
+
+
 def _unexpected_error(_request: Request, error: Exception) -> JSONResponse:
     # The exception type only: its message may quote personal data.
     log.error("unhandled %s", type(error).__name__)
@@ -163,4 +176,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(TiltasError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

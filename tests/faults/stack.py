@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,14 @@ class Stack:
         assert created.status_code == 201, created.text
         return str(created.json()["id"])
 
-    def protocol_request(self, case_id: str) -> dict[str, Any]:
+    @cached_property
+    def protocol_example(self) -> dict[str, Any]:
+        """The API's example request for a protocol K, read once (before any fault)."""
         example: dict[str, Any] = self.commission.get("/v1/document-types/K").json()["example"]
-        return {**example, "case_id": case_id}
+        return example
+
+    def protocol_request(self, case_id: str) -> dict[str, Any]:
+        return {**self.protocol_example, "case_id": case_id}
 
     def request_protocol(self, case_id: str) -> httpx.Response:
         return self.commission.post("/v1/documents", json=self.protocol_request(case_id))
