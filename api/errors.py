@@ -155,13 +155,13 @@ def _http_error(_request: Request, error: Exception) -> JSONResponse:
 
 
 def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
-    # A lost or refused connection (the server restarting, stopped, out of reach): nothing was
-    # committed, so the client may try again. The type only: the message quotes parameters.
+    # A lost or refused connection (the server restarting, stopped, out of reach). A POST may
+    # be retried with its Idempotency-Key. The type only: the message quotes parameters.
     log.warning("database unavailable: %s", type(error).__name__)
     return problem(
         503,
         "database_unavailable",
-        "the database is unreachable; nothing was changed, try again shortly",
+        "the database is unreachable; try again shortly",
         headers={"Retry-After": "10"},
     )
 
