@@ -11,20 +11,26 @@ that changed something or that someone must act on goes into ``documents.renewal
   ``previous_sha256`` and the verification's ``indication``; recorded once per version and
   reason, and also set as the document's ``failure``.
 
+What the daily scan needs from each stored version — when the TSA certificate of its last
+document timestamp expires — is read from the PDF once and kept in
+``archive_timestamp_expiries`` (by the version's SHA-256: a version never changes), so later
+scans are one query that returns only the versions not read yet or due.
+
 Nothing here holds personal data: hashes, times, codes and the TSA's URL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from tiltas.models import Document
+from tiltas.models import ArchiveTimestampExpiry, Document
 
 RENEWAL_REASON = "tsa_certificate_expiring"
 """Why the scheduled job renews: the last TSA certificate expires within the margin."""
@@ -36,28 +42,84 @@ class ArchivedVersion:
 
     public_id: str
     pdf_sha256: str
+    expiry_known: bool = False
+    """The version was read before: ``tsa_expires`` is what it holds."""
+    tsa_expires: dt.datetime | None = None
+    """notAfter of its last document timestamp's TSA certificate (``None``: no document
+    timestamp, or not read yet)."""
 
 
-def signed_versions(session: Session, *, batch: int = 500) -> Iterator[ArchivedVersion]:
-    """Every signed document's current PDF, in id order, read in batches."""
+def count_signed(session: Session) -> int:
+    """How many documents have a signed current PDF."""
+    return int(
+        session.scalar(
+            select(func.count(Document.id)).where(
+                Document.signed_at.is_not(None), Document.pdf_sha256.is_not(None)
+            )
+        )
+        or 0
+    )
+
+
+def versions_to_check(
+    session: Session, *, due_before: dt.datetime, batch: int = 500
+) -> Iterator[ArchivedVersion]:
+    """The signed current PDFs the renewal must look at, in id order, read in batches: those
+    not read yet, those without a document timestamp, and those whose TSA certificate expires
+    before ``due_before``. The rest are known not to be due."""
     last_id = 0
     while True:
         rows = session.execute(
-            select(Document.id, Document.public_id, Document.pdf_sha256)
+            select(
+                Document.id,
+                Document.public_id,
+                Document.pdf_sha256,
+                ArchiveTimestampExpiry.pdf_sha256,
+                ArchiveTimestampExpiry.tsa_expires,
+            )
+            .outerjoin(
+                ArchiveTimestampExpiry,
+                ArchiveTimestampExpiry.pdf_sha256 == Document.pdf_sha256,
+            )
             .where(
                 Document.signed_at.is_not(None),
                 Document.pdf_sha256.is_not(None),
                 Document.id > last_id,
+                or_(
+                    ArchiveTimestampExpiry.pdf_sha256.is_(None),
+                    ArchiveTimestampExpiry.tsa_expires.is_(None),
+                    ArchiveTimestampExpiry.tsa_expires <= due_before.astimezone(dt.UTC),
+                ),
             )
             .order_by(Document.id)
             .limit(batch)
         ).all()
         if not rows:
             return
-        for row_id, public_id, pdf_sha256 in rows:
+        for row_id, public_id, pdf_sha256, known_sha256, tsa_expires in rows:
             last_id = row_id
             if pdf_sha256 is not None:
-                yield ArchivedVersion(public_id, pdf_sha256)
+                yield ArchivedVersion(public_id, pdf_sha256, known_sha256 is not None, tsa_expires)
+
+
+def remember_expiries(
+    session: Session, expiries: Mapping[str, dt.datetime | None], *, at: dt.datetime
+) -> None:
+    """Keep each version's expiry (read from its PDF); a version already kept is left alone,
+    so two runs at once both succeed."""
+    if not expiries:
+        return
+    rows = [
+        {"pdf_sha256": sha256, "tsa_expires": expires, "read_at": at}
+        for sha256, expires in expiries.items()
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(ArchiveTimestampExpiry)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["pdf_sha256"])
+    )
 
 
 def record_renewal(

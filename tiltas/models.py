@@ -186,6 +186,20 @@ class Document(Base):
     """When the re-enqueue sweep last put this stalled document back on the queue."""
 
 
+class ArchiveTimestampExpiry(Base):
+    """What the daily archive renewal needs from one stored signed PDF, read from it once: when
+    the TSA certificate of its last document timestamp expires. Keyed by the PDF's SHA-256: a
+    stored version never changes, so neither does this; a renewal or a new signature is a new
+    version with a row of its own."""
+
+    __tablename__ = "archive_timestamp_expiries"
+
+    pdf_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tsa_expires: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True, nullable=True)
+    """notAfter of that TSA certificate; ``None``: the PDF has no document timestamp."""
+    read_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class Batch(Base):
     """Many documents asked for in one call (every protocol K of a meeting, list C for
     everyone due next month…); its progress is its documents' states."""

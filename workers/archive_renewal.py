@@ -2,7 +2,8 @@
 certificate expires; renewing after that cannot repair the chain.
 
 One run looks at every signed document's current PDF, picks those whose last document
-timestamp's TSA certificate expires within the margin, verifies each (whole document,
+timestamp's TSA certificate expires within the margin (read from each stored version once and
+kept in the database, :func:`tiltas.archive.versions_to_check`), verifies each (whole document,
 offline) and refuses a broken one — a warning naming only the document's public id, and a
 refusal in ``documents.renewals`` — or adds fresh validation data and a new document
 timestamp (:mod:`signing.renewal`). The new version is stored, the previous one stays in
@@ -17,8 +18,6 @@ answers nothing changes; the next run tries again (the margin is months, runs ar
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,20 +45,9 @@ RENEWALS_PER_RUN = 500
 the broker's visibility timeout (DOMAIN.md §9); the rest are renewed by the next runs."""
 
 
-# A stored version never changes (content-addressed), nor does its last TSA certificate:
-# reading it costs about 50 ms per document (pyHanko parses every signature), so a long-lived
-# worker reads each version once and the daily run only opens new and due documents.
-_EXPIRY_CACHE_ENTRIES = 500_000
-_UNKNOWN = object()
-_expiries: OrderedDict[str, datetime | None] = OrderedDict()
-_expiries_lock = threading.Lock()
-
-
-def _remember_expiry(pdf_sha256: str, expiry: datetime | None) -> None:
-    with _expiries_lock:
-        _expiries[pdf_sha256] = expiry
-        if len(_expiries) > _EXPIRY_CACHE_ENTRIES:
-            _expiries.popitem(last=False)
+EXPIRIES_PER_TRANSACTION = 200
+"""Expiries read from PDFs are written in groups of this many: a run that stops midway keeps
+what it read."""
 
 
 @dataclass
@@ -123,35 +111,48 @@ class ArchiveRenewal:
         outcome = RenewalRun(dry_run=dry_run)
         policy = self.policy
         attempts = 0
-        for version in self._versions():
-            outcome.checked += 1
-            known = _expiries.get(version.pdf_sha256, _UNKNOWN)
-            if isinstance(known, datetime) and known - self.margin > moment:
-                continue
-            try:
-                pdf = self.store.get(version.pdf_sha256)
-                expiry = last_archive_timestamp_expiry(pdf)
-            except (StorageError, PdfError, ValueError, KeyError, TypeError):
-                log.warning("archive renewal: document %s cannot be read", version.public_id)
-                outcome.unreadable += 1
-                continue
-            _remember_expiry(version.pdf_sha256, expiry)
-            if expiry is not None and expiry - self.margin > moment:
-                continue
-            outcome.due += 1
-            if expiry is None:  # signed, but no document timestamp: nothing to renew
-                self._refuse(version, "no_archive_timestamp", None, moment, outcome, dry_run)
-                continue
-            if attempts >= limit:
-                outcome.deferred += 1
-                continue
-            attempts += 1
-            self._renew(version, pdf, policy, moment, outcome, dry_run=dry_run)
+        versions, outcome.checked = self._versions(due_before=moment + self.margin)
+        read: dict[str, datetime | None] = {}
+        try:
+            for version in versions:
+                try:
+                    pdf = self.store.get(version.pdf_sha256)
+                    if version.expiry_known:
+                        expiry = version.tsa_expires
+                    else:
+                        expiry = last_archive_timestamp_expiry(pdf)
+                        read[version.pdf_sha256] = expiry
+                except (StorageError, PdfError, ValueError, KeyError, TypeError):
+                    log.warning("archive renewal: document %s cannot be read", version.public_id)
+                    outcome.unreadable += 1
+                    continue
+                if len(read) >= EXPIRIES_PER_TRANSACTION:
+                    self._remember(read, moment)
+                if expiry is not None and expiry - self.margin > moment:
+                    continue
+                outcome.due += 1
+                if expiry is None:  # signed, but no document timestamp: nothing to renew
+                    self._refuse(version, "no_archive_timestamp", None, moment, outcome, dry_run)
+                    continue
+                if attempts >= limit:
+                    outcome.deferred += 1
+                    continue
+                attempts += 1
+                self._renew(version, pdf, policy, moment, outcome, dry_run=dry_run)
+        finally:
+            self._remember(read, moment)
         return outcome
 
-    def _versions(self) -> list[archive.ArchivedVersion]:
+    def _versions(self, *, due_before: datetime) -> tuple[list[archive.ArchivedVersion], int]:
         with transaction(self.sessions) as session:
-            return list(archive.signed_versions(session))
+            versions = list(archive.versions_to_check(session, due_before=due_before))
+            return versions, archive.count_signed(session)
+
+    def _remember(self, read: dict[str, datetime | None], moment: datetime) -> None:
+        if read:
+            with transaction(self.sessions) as session:
+                archive.remember_expiries(session, read, at=moment)
+            read.clear()
 
     def _renew(
         self,
@@ -202,6 +203,8 @@ class ArchiveRenewal:
                 tsa_expires=result.new_expiry,
                 at=moment,
             )
+            if result.new_expiry is not None:  # the new version need not be read again
+                archive.remember_expiries(session, {new_sha256: result.new_expiry}, at=moment)
         log.info("archive renewal: document %s renewed", version.public_id)
         outcome.renewed += 1
 

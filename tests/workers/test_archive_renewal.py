@@ -10,7 +10,6 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,7 +38,7 @@ from tests.support.short_tsa_pki import (
 )
 from tiltas.db import make_engine, make_sessionmaker, transaction
 from tiltas.messaging import ARCHIVE_RENEW, celery_config
-from tiltas.models import Document, Organisation
+from tiltas.models import ArchiveTimestampExpiry, Document, Organisation
 from tiltas.settings import Settings
 from tiltas.storage import FileStore
 from workers import archive_renewal
@@ -206,11 +205,11 @@ def test_not_due_before_the_margin(archive: _Archive, signed: _Signed) -> None:
     assert (run.checked, run.due, run.renewed) == (1, 0, 0)
 
 
-def test_a_version_not_due_is_read_once(
+def test_each_version_is_read_once_and_later_runs_ask_the_database(
     archive: _Archive, signed: _Signed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     archive.add(signed.long_tsa)
-    archive.add(signed.short_tsa)
+    short_id = archive.add(signed.short_tsa)
     opened: list[int] = []
     read_expiry = renewal.last_archive_timestamp_expiry
 
@@ -218,14 +217,31 @@ def test_a_version_not_due_is_read_once(
         opened.append(len(pdf))
         return read_expiry(pdf)
 
-    monkeypatch.setattr(archive_renewal, "_expiries", OrderedDict())
     monkeypatch.setattr(archive_renewal, "last_archive_timestamp_expiry", counting)
-    archive.run(day=300)
-    archive.run(day=301)
-    # both read on the first run; the 25-year one never again, the short one when due
-    assert len(opened) == 2
-    run = archive.run(day=700, dry_run=True)
-    assert len(opened) == 3 and (run.checked, run.due) == (2, 1)
+    first = archive.run(day=300)
+    assert len(opened) == 2 and (first.checked, first.due) == (2, 0)
+    with transaction(archive.sessions) as session:
+        kept = {
+            row.pdf_sha256: row.tsa_expires
+            for row in session.scalars(select(ArchiveTimestampExpiry))
+        }
+    assert kept == {
+        hashlib_of(pdf): read_expiry(pdf) for pdf in (signed.long_tsa, signed.short_tsa)
+    }
+    # a new job (a new process, the command line) reads no PDF: the database knows
+    again = archive.run(day=301)
+    assert len(opened) == 2 and (again.checked, again.due) == (2, 0)
+    due = archive.run(day=700, dry_run=True)
+    assert len(opened) == 2 and (due.checked, due.due, due.renewed) == (2, 1, 1)
+    # a renewal records its new version's expiry: the next run reads nothing either
+    assert archive.run(day=700).renewed == 1
+    renewed = archive.document(short_id).pdf_sha256
+    assert renewed != hashlib_of(signed.short_tsa)
+    after = archive.run(day=701)
+    assert len(opened) == 2 and (after.checked, after.due) == (2, 0)
+    with transaction(archive.sessions) as session:
+        kept_now = {row.pdf_sha256 for row in session.scalars(select(ArchiveTimestampExpiry))}
+    assert kept_now == {*kept, renewed}
 
 
 def test_too_late_is_refused_and_alerted_once(
