@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
 import aiohttp
@@ -116,7 +116,9 @@ async def async_renew_archive_timestamp(
     moment = now or datetime.now(UTC)
     report = await async_check_renewal(pdf, policy, force=force, now=moment)
     async with aiohttp.ClientSession() as session:
-        context = _fetching_context(pdf, policy, moment, session)
+        # Revocation data fetched now is "too recent" for a moment taken before the whole
+        # verification above (seconds on a busy machine): validate it as of the fetch.
+        context = _fetching_context(pdf, policy, now or datetime.now(UTC), session)
         return await _renew(pdf, report, context, timestampers)
 
 
@@ -170,6 +172,9 @@ def renew_archive_timestamp(
     )
 
 
+_FETCH_TIME_TOLERANCE = timedelta(minutes=1)
+
+
 def _fetching_context(
     pdf: bytes, policy: VerificationPolicy, moment: datetime, session: aiohttp.ClientSession
 ) -> ValidationContext:
@@ -185,6 +190,10 @@ def _fetching_context(
         fetcher_backend=AIOHttpFetcherBackend(session),
         revocation_mode="require",
         moment=moment,
+        # [design] responders stamp their answers with their own clock, and pyHanko asks for
+        # them seconds after fixing the moment (after the TSA answered): a minute of leeway,
+        # not pyHanko's one second, or a busy machine refuses data fetched that instant
+        time_tolerance=_FETCH_TIME_TOLERANCE,
     )
 
 

@@ -138,7 +138,7 @@ class ArchiveRenewal:
                     outcome.deferred += 1
                     continue
                 attempts += 1
-                self._renew(version, pdf, policy, moment, outcome, dry_run=dry_run)
+                self._renew(version, pdf, policy, moment, outcome, dry_run=dry_run, now=now)
         finally:
             self._remember(read, moment)
         return outcome
@@ -163,6 +163,7 @@ class ArchiveRenewal:
         outcome: RenewalRun,
         *,
         dry_run: bool,
+        now: datetime | None,
     ) -> None:
         service = self.runtime.service
         try:
@@ -170,9 +171,11 @@ class ArchiveRenewal:
                 service.run(async_check_renewal(pdf, policy, now=moment))
                 outcome.renewed += 1
                 return
+            # the document's own time (unless the run was given one): fresh revocation data
+            # fetched minutes into a long run is "too recent" for the run's start
             result = service.run(
                 async_renew_archive_timestamp(
-                    pdf, policy=policy, timestampers=service.timestampers, now=moment
+                    pdf, policy=policy, timestampers=service.timestampers, now=now
                 )
             )
         except RenewalRefused as refusal:
