@@ -74,7 +74,10 @@ def bench_warm(documents: list[bytes], pool_size: int, root: Path) -> tuple[floa
     return startup, len(documents) / elapsed, cpu / len(documents)
 
 
-def convert_cold(soffice: str, docx: bytes, workdir: Path, profile: Path) -> None:
+def convert_cold(
+    soffice: str, docx: bytes, workdir: Path, profile: Path, *, keep: bool = False
+) -> None:
+    """One ``soffice --convert-to`` PDF/A-2b: ``workdir/letter.pdf`` (kept if ``keep``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     source = workdir / "letter.docx"
     source.write_bytes(docx)
@@ -97,7 +100,8 @@ def convert_cold(soffice: str, docx: bytes, workdir: Path, profile: Path) -> Non
     )
     pdf = (workdir / "letter.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-")
-    (workdir / "letter.pdf").unlink()
+    if not keep:
+        (workdir / "letter.pdf").unlink()
 
 
 def bench_cold(soffice: str, documents: list[bytes], parallel: int, root: Path) -> float:

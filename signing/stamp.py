@@ -7,6 +7,7 @@ neither draw ą č ę ė į š ų ū ž nor be embedded (breaks PDF/A).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 STAMP_HEADING = "Pasirašyta elektroniniu parašu"
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # it logs every subset at INFO
 _TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 

@@ -13,6 +13,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+NullableJSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""JSON whose Python None is SQL NULL (plain JSON stores None as the JSON value null)."""
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):

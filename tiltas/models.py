@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tiltas.db import Base, JSONType, UtcDateTime
+from tiltas.db import Base, JSONType, NullableJSONType, UtcDateTime
 
 
 def utcnow() -> dt.datetime:
@@ -167,8 +167,9 @@ class Document(Base):
     generated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     pdf_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    failure: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
-    """Why the last step failed (machine-readable code and message), when it did."""
+    failure: Mapped[dict[str, Any] | None] = mapped_column(NullableJSONType, nullable=True)
+    """Why the last step failed (machine-readable code and message), when it did; SQL NULL
+    once a later step succeeds (not JSON null, which ``IS NOT NULL`` would count)."""
     signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     """Signatures made so far, in order: signer index, field, name, role, time, PDF hash."""
     signed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -244,7 +245,7 @@ class RemoteSigningSession(Base):
     """The prepared signature (see ``signing.remote.PendingRemoteSignature``)."""
     challenge: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     signature_value: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    failure: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    failure: Mapped[dict[str, Any] | None] = mapped_column(NullableJSONType, nullable=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 

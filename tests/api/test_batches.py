@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from signing.dev_pki import ensure_dev_pki
 from signing.keys import load_certificates
@@ -16,6 +17,7 @@ from tests.support.documents import running_worker
 from tests.support.factories import World, protocols
 from tiltas.access import Role
 from tiltas.messaging import GENERATE_DOCUMENT
+from tiltas.models import Document
 from tiltas.settings import Settings
 from workers.app import make_celery
 
@@ -104,3 +106,28 @@ def test_cancel_stops_what_has_not_started(world: World, settings: Settings) -> 
             assert outcome.get(timeout=300) == "cancelled"
     after = world.client.get(f"/v1/batches/{job['id']}", headers=commission).json()
     assert after["counts"]["cancelled"] == 3 and after["counts"]["generated"] == 0
+
+
+def test_a_failure_cleared_by_a_later_step_is_not_reported(world: World) -> None:
+    commission, items = protocols(world, 2)
+    job = world.client.post("/v1/batches", json={"documents": items}, headers=commission).json()
+    database = world.client.app.state.database  # type: ignore[attr-defined]
+    with database.transaction() as session:
+        first, second = session.scalars(
+            select(Document).where(Document.public_id.in_(_ids(world, job)))
+        ).all()
+        first.failure = {"code": "timestamp_unavailable", "message": "no TSA answered"}
+        second.failure = {"code": "timestamp_unavailable", "message": "no TSA answered"}
+    with database.transaction() as session:
+        cleared = session.scalar(select(Document).where(Document.public_id == first.public_id))
+        assert cleared is not None
+        cleared.failure = None  # the retry signed it
+    batch = world.client.get(f"/v1/batches/{job['id']}", headers=commission)
+    assert batch.status_code == 200, batch.text
+    assert [f["document_id"] for f in batch.json()["failures"]] == [second.public_id]
+
+
+def _ids(world: World, job: dict[str, Any]) -> list[str]:
+    commission = world.orgs["commission"].auth(Role.commission)
+    listed = world.client.get(f"/v1/batches/{job['id']}/documents", headers=commission).json()
+    return [d["id"] for d in listed]

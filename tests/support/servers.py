@@ -5,10 +5,12 @@ A missing server binary is a test failure, never a skip: the test command instal
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -57,18 +59,36 @@ class PostgresServer:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        self._shut_down()
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def restart(self) -> None:
-        self.process.terminate()
-        self.process.wait(20)
+    def restart(self, down_for: float = 0.0) -> None:
+        self._shut_down()
+        time.sleep(down_for)
         self.process = _spawn_postgres(self.root, self.port)
         _wait_postgres(self)
+
+    def _shut_down(self) -> None:
+        """Fast shutdown (SIGINT to the postmaster: clients are disconnected). A SIGTERM to
+        ``runuser`` would ask for a smart one, which waits for every pooled connection."""
+        pid_file = self.root / "data" / "postmaster.pid"
+        try:
+            postmaster = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            postmaster = None
+        for sig in (signal.SIGINT, signal.SIGQUIT):
+            if postmaster is None:
+                break
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(postmaster, sig)
+            try:
+                self.process.wait(30)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def _as_postgres_user() -> list[str]:

@@ -18,6 +18,11 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("documents") as batch:
         batch.add_column(sa.Column("requeued_at", sa.DateTime(timezone=True), nullable=True))
+    # A failure cleared by a later step was stored as JSON null, which IS NOT NULL counts.
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("UPDATE documents SET failure = NULL WHERE failure = 'null'::jsonb")
+    else:
+        op.execute("UPDATE documents SET failure = NULL WHERE failure = 'null'")
 
 
 def downgrade() -> None:
