@@ -273,6 +273,13 @@ def test_a_personal_code_is_refused_wherever_it_is_put(make: object) -> None:
     assert isinstance(raised.value, InvalidInput)
 
 
+def test_a_case_uuid_whose_digits_happen_to_run_eleven_long_is_a_case_id() -> None:
+    """About one random case id in a hundred has 11 digits in a row; the feed took it for a
+    personal code and refused the organisation's whole feed."""
+    case_id = "0b6f6a3e-2f4c-4d1e-9a7b-a90123456789"
+    assert notice(case_id=case_id).case_id == case_id
+
+
 def test_events_carry_only_the_whitelisted_properties(lt_calendar: WorkingDayCalendar) -> None:
     feed = case_feed(lt_calendar, dt.date(2026, 11, 2))
     for event in Calendar.from_ical(feed).walk("VEVENT"):
