@@ -15,8 +15,8 @@ the first page of its cases, pausing ``--think`` seconds on average before each 
 
 Prints p50 / p90 / p99 / max per request kind, the errors, the CPU seconds the API process,
 PostgreSQL and this generator used, and the load average beside the figures (the generator
-runs on the same cores as the server). ``tiltas serve`` runs one uvicorn process; uvicorn
-reads ``WEB_CONCURRENCY`` for more, which ``--api-processes`` sets. Exit status 1 on any
+runs on the same cores as the server). ``--api-processes`` sets ``TILTAS_API_PROCESSES`` (the
+uvicorn processes ``tiltas serve`` runs; its default otherwise). Exit status 1 on any
 error, or when ``--check-p99-ms`` is given and a read's p99 is above it.
 """
 
@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         "--think", type=float, default=1.0, help="mean seconds a client waits between requests"
     )
     parser.add_argument(
-        "--api-processes", type=int, help="uvicorn processes (WEB_CONCURRENCY); default one"
+        "--api-processes", type=int, help="TILTAS_API_PROCESSES (default: the setting's)"
     )
     parser.add_argument("--institutions", type=int, default=10)
     parser.add_argument("--seed-cases", type=int, default=100, help="cases per institution")
@@ -400,8 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(url)
         print(f"opening {args.institutions} institutions × {args.seed_cases} cases …", flush=True)
         keys = open_institutions(url, args.institutions, args.seed_cases)
-        # uvicorn reads WEB_CONCURRENCY for its number of processes; tiltas serve runs one.
-        processes = {"WEB_CONCURRENCY": str(args.api_processes)} if args.api_processes else {}
+        processes = {"TILTAS_API_PROCESSES": str(args.api_processes)} if args.api_processes else {}
         service = start_service(
             Path(folder) / "data", serves_http=True, TILTAS_DATABASE_URL=url, **processes
         )

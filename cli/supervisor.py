@@ -187,6 +187,8 @@ def plan_children(settings: Settings) -> list[Child]:
                     settings.host,
                     "--port",
                     str(settings.port),
+                    "--workers",
+                    str(settings.api_processes),
                     "--no-access-log",
                 ],
             )

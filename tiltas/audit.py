@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from tiltas.models import AuditEntry, AuditHead, Case, CaseParticipant, utcnow
 
@@ -42,7 +42,7 @@ def _entry_digest(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical.encode("utf-8")).hexdigest()
 
 
-def _fields(entry: AuditEntry) -> dict[str, Any]:
+def _fields(entry: AuditEntry | RecordedEntry) -> dict[str, Any]:
     at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=dt.UTC)
     return {
         "seq": entry.seq,
@@ -58,6 +58,26 @@ def _fields(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+@dataclass
+class RecordedEntry:
+    """An entry recorded in a transaction; ``seq``, ``prev_hash`` and ``hash`` are set when
+    it is linked into the chain at commit (``AuditEntry``'s columns, without the ORM's cost
+    for a page of 50)."""
+
+    at: dt.datetime
+    actor_key_id: str
+    actor_organisation_code: str
+    actor_role: str
+    action: str
+    entity_type: str
+    entity_id: str
+    case_id: str | None
+    detail: dict[str, Any]
+    seq: int | None = None
+    prev_hash: str = ""
+    hash: str = ""
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -67,35 +87,95 @@ def record(
     *,
     case_id: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry inside the caller's transaction (it commits with the change it records)."""
-    # Bumping the head first takes its row lock (PostgreSQL) or the write lock (SQLite),
-    # so concurrent appenders queue here instead of forking the chain.
-    seq = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq)
-    ).scalar_one()
-    prev_hash = session.execute(select(AuditHead.hash).where(AuditHead.id == 1)).scalar_one()
-    entry = AuditEntry(
-        seq=seq,
-        at=utcnow(),
-        actor_key_id=actor.key_id,
-        actor_organisation_code=actor.organisation_code,
-        actor_role=actor.role,
-        action=action.value,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        case_id=case_id,
-        detail=detail or {},
-        prev_hash=prev_hash,
-        hash="",
-    )
-    entry.hash = _entry_digest(prev_hash, _fields(entry))
-    session.add(entry)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=entry.hash))
+) -> RecordedEntry:
+    """Record one entry in the caller's transaction: it is linked into the chain and written
+    when that transaction commits, and is gone if it rolls back."""
+    [entry] = record_many(session, actor, action, [Access(entity_type, entity_id, case_id, detail)])
     return entry
+
+
+@dataclass(frozen=True)
+class Access:
+    entity_type: str
+    entity_id: str
+    case_id: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+def record_many(
+    session: Session, actor: Actor, action: AuditAction, accesses: Sequence[Access]
+) -> list[RecordedEntry]:
+    """Record one entry per access, in order (a list page's reads), as ``record`` does.
+
+    The entries get their place in the chain (``seq``, ``prev_hash``, ``hash``) at commit."""
+    at = utcnow()
+    entries = [
+        RecordedEntry(
+            at=at,
+            actor_key_id=actor.key_id,
+            actor_organisation_code=actor.organisation_code,
+            actor_role=actor.role,
+            action=action.value,
+            entity_type=access.entity_type,
+            entity_id=access.entity_id,
+            case_id=access.case_id,
+            detail=access.detail or {},
+        )
+        for access in accesses
+    ]
+    session.info.setdefault(_PENDING, []).extend(entries)
+    return entries
+
+
+_PENDING = "tiltas.audit.pending"
+
+
+def append_on_commit(sessions: sessionmaker[Session]) -> None:
+    """Have every session of ``sessions`` link its recorded entries into the chain as the last
+    thing before it commits (after any other hook that may still record or lock)."""
+    if not event.contains(sessions, "before_commit", _append_pending):
+        event.listen(sessions, "before_commit", _append_pending)
+        event.listen(sessions, "after_commit", _nothing_left)
+        event.listen(sessions, "after_rollback", _drop_pending)
+
+
+def _append_pending(session: Session) -> None:
+    """Bumping the head takes its row lock (PostgreSQL) or the write lock (SQLite), so
+    concurrent appenders queue there instead of forking the chain. Taken after the
+    transaction's own writes are flushed, the lock is held only for the append and the commit:
+    taken at the first entry, it was held while a list page serialised its 50 cases or a new
+    case's deadlines were computed, and every other audited request queued behind it."""
+    pending: list[RecordedEntry] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    session.flush()
+    # Core statements on the tables, the entries in one statement: each round trip under
+    # the lock is one more wait for every audited request behind it.
+    head = AuditHead.metadata.tables[AuditHead.__tablename__]
+    last_seq, prev_hash = session.execute(
+        update(head)
+        .where(head.c.id == 1)
+        .values(seq=head.c.seq + len(pending))
+        .returning(head.c.seq, head.c.hash)
+    ).one()
+    rows = []
+    for seq, entry in enumerate(pending, start=last_seq - len(pending) + 1):
+        entry.seq = seq
+        entry.prev_hash = prev_hash
+        entry.hash = prev_hash = _entry_digest(prev_hash, _fields(entry))
+        rows.append(dict(vars(entry)))
+    entries = AuditEntry.metadata.tables[AuditEntry.__tablename__]
+    session.execute(insert(entries).values(rows))
+    session.execute(update(head).where(head.c.id == 1).values(hash=prev_hash))
+
+
+def _nothing_left(session: Session) -> None:
+    if session.info.get(_PENDING):
+        raise RuntimeError("audit entries were recorded after the chain was appended")
+
+
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

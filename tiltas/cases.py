@@ -30,7 +30,7 @@ from tiltas.access import (
     visible_sections,
 )
 from tiltas.apikeys import Principal
-from tiltas.audit_batch import Access, record_many
+from tiltas.audit import Access, record_many
 from tiltas.concurrency import check_version
 from tiltas.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from tiltas.models import Case, CaseParticipant, Organisation, utcnow

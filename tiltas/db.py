@@ -75,7 +75,12 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    from tiltas.audit import append_on_commit
+
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    # Every transaction's audit entries join the chain when it commits.
+    append_on_commit(sessions)
+    return sessions
 
 
 @contextmanager

@@ -405,7 +405,8 @@ def track_deadline_inputs(sessions: sessionmaker[Session]) -> None:
     report the change. Case updates live in ``tiltas.cases``, which need not know of this."""
     if not sa_event.contains(sessions, "before_flush", _note_inputs):
         sa_event.listen(sessions, "before_flush", _note_inputs)
-        sa_event.listen(sessions, "before_commit", _refresh_noted)
+        # Before the audit chain's append (``tiltas.audit.append_on_commit``), which comes last.
+        sa_event.listen(sessions, "before_commit", _refresh_noted, insert=True)
 
 
 def _release_date_changed(case: Case) -> bool:

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
 
     page_size_max: int = 200
 
+    api_processes: int = Field(default=2, ge=1, le=64)
+    """uvicorn processes ``tiltas serve`` runs for the API (one core each under load; a single
+    process is bound to one core by the GIL). [design] two, for the two-core machines we run
+    on."""
+
     worker_queues: str = DEFAULT_WORKER_QUEUES
     """The workers ``tiltas serve`` runs: ``queue=concurrency`` per worker, comma-separated
     (``a+b=N``: one worker for two queues). Queues left out are not served on this host."""

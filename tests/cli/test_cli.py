@@ -114,6 +114,14 @@ def test_serve_answers_then_stops_cleanly(tmp_path: Path) -> None:
         queues = ("convert", "sign", "webhooks", "schedules", "archival")
         names = ("broker", *(f"worker-{queue}" for queue in queues), "api")
         children = {name: service.pid_of(name) for name in names}
+        # The API runs TILTAS_API_PROCESSES (default 2) uvicorn processes under one manager.
+        api_children = Path(f"/proc/{children['api']}/task/{children['api']}/children")
+        spawned = [
+            pid
+            for pid in api_children.read_text().split()
+            if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(spawned) == 2
 
         # A crashed API process is restarted by the supervisor.
         os.kill(children["api"], signal.SIGKILL)

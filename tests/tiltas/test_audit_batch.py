@@ -1,14 +1,18 @@
-"""Entries written in one go (a list page's reads) make the same chain as one by one."""
+"""Entries written in one go (a list page's reads) make the same chain as one by one; entries
+join the chain when their transaction commits, and not at all when it rolls back."""
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 from sqlalchemy import select, text
 
 from tests.support.factories import World
 from tiltas import audit
-from tiltas.audit_batch import Access, record_many
+from tiltas.audit import Access, record_many
 from tiltas.db import transaction
-from tiltas.models import AuditEntry
+from tiltas.models import AuditEntry, AuditHead
 
 
 def test_batched_entries_continue_the_chain_and_tampering_shows(world: World) -> None:
@@ -46,3 +50,56 @@ def test_batched_entries_continue_the_chain_and_tampering_shows(world: World) ->
     with transaction(database.sessions) as session:
         report = audit.verify_chain(session)
         assert not report.ok and report.first_bad_seq == middle
+
+
+def test_entries_of_a_rolled_back_transaction_are_not_written(world: World) -> None:
+    database = world.client.app.state.database  # type: ignore[attr-defined]
+    actor = audit.Actor("user:abc", world.institution.code, "director")
+    with transaction(database.sessions) as session:
+        before = session.get(AuditHead, 1)
+        assert before is not None
+        head_before = (before.seq, before.hash)
+    try:
+        with transaction(database.sessions) as session:
+            audit.record(session, actor, audit.AuditAction.read, "case", "gone", case_id="gone")
+            raise LookupError("the caller's work failed")
+    except LookupError:
+        pass
+    with transaction(database.sessions) as session:
+        head = session.get(AuditHead, 1)
+        assert head is not None and (head.seq, head.hash) == head_before
+        assert session.scalars(select(AuditEntry).where(AuditEntry.entity_id == "gone")).all() == []
+        audit.record(session, actor, audit.AuditAction.read, "case", "kept", case_id="kept")
+    with transaction(database.sessions) as session:
+        assert [e.entity_id for e in session.scalars(select(AuditEntry)).all()][-1] == "kept"
+        assert audit.verify_chain(session).ok
+
+
+@pytest.mark.postgres
+def test_the_chain_is_not_locked_while_a_transaction_works(world: World) -> None:
+    """Entries join the chain at commit: a transaction that recorded an entry and is still
+    working does not hold up another transaction's audited commit (on PostgreSQL; SQLite has
+    one writer at a time anyway)."""
+    database = world.client.app.state.database  # type: ignore[attr-defined]
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises every writing transaction")
+    actor = audit.Actor("user:abc", world.institution.code, "director")
+    committed = threading.Event()
+
+    def other() -> None:
+        with transaction(database.sessions) as session:
+            audit.record(session, actor, audit.AuditAction.read, "case", "second", case_id="s")
+        committed.set()
+
+    with transaction(database.sessions) as session:
+        audit.record(session, actor, audit.AuditAction.read, "case", "first", case_id="f")
+        session.flush()
+        thread = threading.Thread(target=other)
+        thread.start()
+        # Before, the first entry took the chain's lock and the other commit waited here.
+        assert committed.wait(60), "the other transaction's commit waited for this one"
+    thread.join(60)
+    with transaction(database.sessions) as session:
+        ours = [e.entity_id for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
+        assert ours[-2:] == ["second", "first"]
+        assert audit.verify_chain(session).ok
