@@ -49,6 +49,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "unacked_restore_interval": settings.unacked_restore_interval_s,
         # Scan on every sweep: the sweep interval alone sets how soon abandoned tasks return.
         "unacked_restore_throttle": 1,
+        # The scan's lock in Redis: a worker killed while holding it (kombu's default: 300 s)
+        # kept every other worker from bringing back abandoned tasks for five minutes.
+        "unacked_mutex_expire": 30,
     }
     broker = settings.resolved_broker_url
     return {
