@@ -3,12 +3,6 @@
 Each entry's hash covers the previous entry's hash and the entry's own canonical JSON, so
 changing, inserting or removing an entry anywhere breaks every later link; the head row
 holds the last link, so removing entries at the end is detected too.
-
-An entry is written with the transaction that records it (``audit_pending``, gone if it rolls
-back) and linked into the chain right after that commit by one linker at a time, so no
-request waits for the chain's lock. Readers of the log link what is left before they read; a
-beat task links what a dead linker left. Until then (normally milliseconds) an entry is
-stored but not yet chained.
 """
 
 from __future__ import annotations
@@ -16,21 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, event, insert, or_, select, update
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy import event, insert, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from tiltas.db import Base
-from tiltas.models import AuditEntry, AuditHead, AuditPending, Case, CaseParticipant, utcnow
-
-log = logging.getLogger(__name__)
+from tiltas.models import AuditEntry, AuditHead, Case, CaseParticipant, utcnow
 
 GENESIS = "0" * 64
 
@@ -54,42 +42,27 @@ def _entry_digest(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical.encode("utf-8")).hexdigest()
 
 
-def _fields(entry: AuditEntry) -> dict[str, Any]:
-    return _canonical_fields({name: getattr(entry, name) for name in _ENTRY_FIELDS}, entry.seq)
-
-
-_ENTRY_FIELDS = (
-    "at",
-    "actor_key_id",
-    "actor_organisation_code",
-    "actor_role",
-    "action",
-    "entity_type",
-    "entity_id",
-    "case_id",
-    "detail",
-)
-
-
-def _canonical_fields(values: Mapping[Any, Any], seq: int) -> dict[str, Any]:
-    at = values["at"] if values["at"].tzinfo else values["at"].replace(tzinfo=dt.UTC)
+def _fields(entry: AuditEntry | RecordedEntry) -> dict[str, Any]:
+    at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=dt.UTC)
     return {
-        "seq": seq,
+        "seq": entry.seq,
         "at": at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor_key_id": values["actor_key_id"],
-        "actor_organisation_code": values["actor_organisation_code"],
-        "actor_role": values["actor_role"],
-        "action": values["action"],
-        "entity_type": values["entity_type"],
-        "entity_id": values["entity_id"],
-        "case_id": values["case_id"],
-        "detail": values["detail"],
+        "actor_key_id": entry.actor_key_id,
+        "actor_organisation_code": entry.actor_organisation_code,
+        "actor_role": entry.actor_role,
+        "action": entry.action,
+        "entity_type": entry.entity_type,
+        "entity_id": entry.entity_id,
+        "case_id": entry.case_id,
+        "detail": entry.detail,
     }
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecordedEntry:
-    """An entry recorded in a transaction, written with it when it commits."""
+    """An entry recorded in a transaction; ``seq``, ``prev_hash`` and ``hash`` are set when
+    it is linked into the chain at commit (``AuditEntry``'s columns, without the ORM's cost
+    for a page of 50)."""
 
     at: dt.datetime
     actor_key_id: str
@@ -100,6 +73,9 @@ class RecordedEntry:
     entity_id: str
     case_id: str | None
     detail: dict[str, Any]
+    seq: int | None = None
+    prev_hash: str = ""
+    hash: str = ""
 
 
 def record(
@@ -112,8 +88,8 @@ def record(
     case_id: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> RecordedEntry:
-    """Record one entry in the caller's transaction: written when that transaction commits
-    (gone if it rolls back) and linked into the chain right after."""
+    """Record one entry in the caller's transaction: it is linked into the chain and written
+    when that transaction commits, and is gone if it rolls back."""
     [entry] = record_many(session, actor, action, [Access(entity_type, entity_id, case_id, detail)])
     return entry
 
@@ -129,7 +105,9 @@ class Access:
 def record_many(
     session: Session, actor: Actor, action: AuditAction, accesses: Sequence[Access]
 ) -> list[RecordedEntry]:
-    """Record one entry per access, in order (a list page's reads), as ``record`` does."""
+    """Record one entry per access, in order (a list page's reads), as ``record`` does.
+
+    The entries get their place in the chain (``seq``, ``prev_hash``, ``hash``) at commit."""
     at = utcnow()
     entries = [
         RecordedEntry(
@@ -150,101 +128,54 @@ def record_many(
 
 
 _PENDING = "tiltas.audit.pending"
-_WROTE = "tiltas.audit.wrote"
 
 
 def append_on_commit(sessions: sessionmaker[Session]) -> None:
-    """Have every session of ``sessions`` write its recorded entries with its commit, as the
-    last thing before it, and link them into the chain right after it."""
-    if not event.contains(sessions, "before_commit", _write_pending):
-        event.listen(sessions, "before_commit", _write_pending)
+    """Have every session of ``sessions`` link its recorded entries into the chain as the last
+    thing before it commits (after any other hook that may still record or lock)."""
+    if not event.contains(sessions, "before_commit", _append_pending):
+        event.listen(sessions, "before_commit", _append_pending)
         event.listen(sessions, "after_commit", _nothing_left)
-        # After the session has given its connection back: linking needs one of its own.
-        event.listen(sessions, "after_transaction_end", _link_written)
         event.listen(sessions, "after_rollback", _drop_pending)
 
 
-def _write_pending(session: Session) -> None:
-    # [design] Entries are committed unlinked and chained by one linker at a time right after:
-    # appending to the chain inside each transaction took the head's row lock until commit,
-    # and under load ≈ 10 audited requests at a time waited for it.
+def _append_pending(session: Session) -> None:
+    """Bumping the head takes its row lock (PostgreSQL) or the write lock (SQLite), so
+    concurrent appenders queue there instead of forking the chain. Taken after the
+    transaction's own writes are flushed, the lock is held only for the append and the commit:
+    taken at the first entry, it was held while a list page serialised its 50 cases or a new
+    case's deadlines were computed, and every other audited request queued behind it."""
     pending: list[RecordedEntry] = session.info.pop(_PENDING, [])
     if not pending:
         return
-    session.execute(insert(_table(AuditPending)).values([vars(entry) for entry in pending]))
-    session.info[_WROTE] = True
+    session.flush()
+    # Core statements on the tables, the entries in one statement: each round trip under
+    # the lock is one more wait for every audited request behind it.
+    head = AuditHead.metadata.tables[AuditHead.__tablename__]
+    last_seq, prev_hash = session.execute(
+        update(head)
+        .where(head.c.id == 1)
+        .values(seq=head.c.seq + len(pending))
+        .returning(head.c.seq, head.c.hash)
+    ).one()
+    rows = []
+    for seq, entry in enumerate(pending, start=last_seq - len(pending) + 1):
+        entry.seq = seq
+        entry.prev_hash = prev_hash
+        entry.hash = prev_hash = _entry_digest(prev_hash, _fields(entry))
+        rows.append(dict(vars(entry)))
+    entries = AuditEntry.metadata.tables[AuditEntry.__tablename__]
+    session.execute(insert(entries).values(rows))
+    session.execute(update(head).where(head.c.id == 1).values(hash=prev_hash))
 
 
 def _nothing_left(session: Session) -> None:
     if session.info.get(_PENDING):
-        raise RuntimeError("audit entries were recorded after the transaction's were written")
-
-
-def _link_written(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is not None or not session.info.pop(_WROTE, False):
-        return
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    try:
-        link_pending(engine)
-    except (DBAPIError, PoolTimeout):
-        # Committed, so not lost: the next linker (any commit's, or the audit sweep's) takes it.
-        log.warning("audit entries left for the next linker: the database did not answer")
+        raise RuntimeError("audit entries were recorded after the chain was appended")
 
 
 def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
-    session.info.pop(_WROTE, None)
-
-
-def link_pending(engine: Engine, *, batch: int = 1000) -> int:
-    """Move committed, unlinked entries into the chain, oldest first, and return how many.
-
-    One linker at a time holds the chain's head. A busy head means another linker is at work:
-    this returns at once, and that linker takes these entries too (it looks again after each
-    commit, and these were committed before the head was found busy)."""
-    linked = 0
-    while True:
-        with engine.begin() as connection:
-            moved = _link_once(connection, wait=False, batch=batch)
-        if not moved:
-            return linked
-        linked += moved
-
-
-def link_before_reading(session: Session) -> None:
-    """Link every entry committed so far, in the reader's transaction (waiting for a linker
-    at work): the audit log's readers and its check see all of them."""
-    while _link_once(session.connection(), wait=True, batch=1000):
-        pass
-
-
-def _link_once(connection: Connection, *, wait: bool, batch: int) -> int:
-    head, pending, entries = _table(AuditHead), _table(AuditPending), _table(AuditEntry)
-    found = connection.execute(
-        select(head.c.seq, head.c.hash).where(head.c.id == 1).with_for_update(skip_locked=not wait)
-    ).first()
-    if found is None:
-        return 0
-    seq, prev_hash = found
-    rows = connection.execute(select(pending).order_by(pending.c.id).limit(batch)).mappings().all()
-    if not rows:
-        return 0
-    chained = []
-    for row in rows:
-        seq += 1
-        digest = _entry_digest(prev_hash, _canonical_fields(row, seq))
-        values = {name: row[name] for name in _ENTRY_FIELDS}
-        chained.append({**values, "seq": seq, "prev_hash": prev_hash, "hash": digest})
-        prev_hash = digest
-    connection.execute(insert(entries).values(chained))
-    connection.execute(delete(pending).where(pending.c.id.in_([row["id"] for row in rows])))
-    connection.execute(update(head).where(head.c.id == 1).values(seq=seq, hash=prev_hash))
-    return len(rows)
-
-
-def _table(model: type[Base]) -> Table:
-    return model.metadata.tables[model.__tablename__]
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,6 @@ RECORD_ACKNOWLEDGEMENT = "tiltas.documents.acknowledge"
 PREPARE_REMOTE_SIGNATURE = "tiltas.documents.remote_signature.prepare"
 COMPLETE_REMOTE_SIGNATURE = "tiltas.documents.remote_signature.complete"
 VERIFY_AUDIT_CHAIN = "tiltas.audit.verify_chain"
-LINK_AUDIT_ENTRIES = "tiltas.audit.link"
-"""Beat: audit entries committed but left unlinked (their linker died) join the chain."""
 ARCHIVE_RENEW = "tiltas.archive.renew"
 SWEEP_DEADLINES = "tiltas.deadlines.sweep"
 CHECK_DEADLINE = "tiltas.deadlines.check"
@@ -37,7 +35,6 @@ TASK_QUEUES: dict[str, WorkQueue] = {
     SWEEP_DEADLINES: WorkQueue.schedules,
     CHECK_DEADLINE: WorkQueue.schedules,
     VERIFY_AUDIT_CHAIN: WorkQueue.schedules,
-    LINK_AUDIT_ENTRIES: WorkQueue.schedules,
     REQUEUE_DOCUMENTS: WorkQueue.schedules,
     ARCHIVE_RENEW: WorkQueue.archival,
 }
@@ -95,13 +92,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "task": REQUEUE_DOCUMENTS,
                 "schedule": settings.document_requeue_after_s / 5,
                 "options": {"expires": settings.document_requeue_after_s / 5},
-            },
-            # [design] A minute at most: entries are linked right after their commit, this
-            # only takes those whose linker died first.
-            "audit-link": {
-                "task": LINK_AUDIT_ENTRIES,
-                "schedule": 60.0,
-                "options": {"expires": 60.0},
             },
             # DOMAIN.md §8: archive timestamps renewed before their TSA certificates expire.
             "archive-renewal": {"task": ARCHIVE_RENEW, "schedule": 24 * 3600.0},

@@ -131,27 +131,8 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class AuditPending(Base):
-    """An audit entry committed with the transaction that made it and not yet linked into the
-    chain: the linker (``tiltas.audit.link_pending``) moves it to ``audit_entries`` right
-    after that commit, or with the next commit or sweep if another linker was busy."""
-
-    __tablename__ = "audit_pending"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    actor_key_id: Mapped[str] = mapped_column(String(40))
-    actor_organisation_code: Mapped[str] = mapped_column(String(20))
-    actor_role: Mapped[str] = mapped_column(String(40))
-    action: Mapped[str] = mapped_column(String(20))
-    entity_type: Mapped[str] = mapped_column(String(40))
-    entity_id: Mapped[str] = mapped_column(String(64))
-    case_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSONType)
-
-
 class AuditHead(Base):
-    """The chain's last link; the single row serialises linkers."""
+    """The chain's last link; the single row serialises appenders."""
 
     __tablename__ = "audit_head"
 

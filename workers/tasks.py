@@ -25,7 +25,6 @@ from tiltas.messaging import (
     DELIVER_WEBHOOK,
     DISPATCH_WEBHOOKS,
     GENERATE_DOCUMENT,
-    LINK_AUDIT_ENTRIES,
     PREPARE_REMOTE_SIGNATURE,
     RECORD_ACKNOWLEDGEMENT,
     REQUEUE_DOCUMENTS,
@@ -116,19 +115,10 @@ def _settings(task: Any) -> Settings:
     return settings
 
 
-@shared_task(bind=True, name=LINK_AUDIT_ENTRIES)  # type: ignore[untyped-decorator]
-def link_audit_entries(self: Any) -> int:
-    """Link audit entries a linker left behind (safe to run twice: one linker at a time)."""
-    engine = _sessions(_settings(self).resolved_database_url).kw["bind"]
-    return audit.link_pending(engine)
-
-
 @shared_task(bind=True, name=VERIFY_AUDIT_CHAIN)  # type: ignore[untyped-decorator]
 def verify_audit_chain(self: Any) -> dict[str, Any]:
-    """Link what a linker left (its process died, the database was away), then check the
-    audit log's hash chain (safe to run twice)."""
+    """Check the audit log's hash chain (read-only, so safe to run twice)."""
     with transaction(_sessions(_settings(self).resolved_database_url)) as session:
-        audit.link_before_reading(session)
         report = audit.verify_chain(session)
     return {
         "entries": report.entries,

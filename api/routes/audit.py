@@ -26,7 +26,6 @@ def list_audit_entries(
 ) -> dict[str, Any]:
     require_role(principal, Role.auditor)
     with database.transaction() as session:
-        audit.link_before_reading(session)
         entries = audit.entries_for_organisation(
             session, principal.organisation_id, principal.organisation_code,
             case_id=case_id, after_seq=after_seq, limit=limit + 1,
@@ -42,7 +41,6 @@ def list_audit_entries(
 def verify_audit_chain(principal: PrincipalDep, database: DatabaseDep) -> dict[str, Any]:
     require_role(principal, Role.auditor)
     with database.transaction() as session:
-        audit.link_before_reading(session)
         report = audit.verify_chain(session)
     return {
         "entries": report.entries,
