@@ -403,10 +403,14 @@ def track_deadline_inputs(sessions: sessionmaker[Session]) -> None:
     """Have every session of ``sessions`` recompute a case's stored deadlines before it commits
     a change to the case's possible release date or to its anchor document (request G), and
     report the change. Case updates live in ``tiltas.cases``, which need not know of this."""
-    if not sa_event.contains(sessions, "before_flush", _note_inputs):
-        sa_event.listen(sessions, "before_flush", _note_inputs)
-        # Before the audit chain's append (``tiltas.audit.append_on_commit``), which comes last.
-        sa_event.listen(sessions, "before_commit", _refresh_noted, insert=True)
+    # Marked on the factory itself: ``event.contains`` keys by ``id()``, and a new factory that
+    # reuses a collected one's id looked registered when it was not (tests create many).
+    if getattr(sessions, "_tiltas_tracks_deadlines", False):
+        return
+    sa_event.listen(sessions, "before_flush", _note_inputs)
+    # Before the audit chain's append (``tiltas.audit.append_on_commit``), which comes last.
+    sa_event.listen(sessions, "before_commit", _refresh_noted, insert=True)
+    sessions._tiltas_tracks_deadlines = True  # type: ignore[attr-defined]
 
 
 def _release_date_changed(case: Case) -> bool:

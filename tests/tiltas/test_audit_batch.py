@@ -3,7 +3,9 @@ join the chain when their transaction commits, and not at all when it rolls back
 
 from __future__ import annotations
 
+import gc
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -11,7 +13,8 @@ from sqlalchemy import select, text
 from tests.support.factories import World
 from tiltas import audit
 from tiltas.audit import Access, record_many
-from tiltas.db import transaction
+from tiltas.db import make_engine, make_sessionmaker, transaction
+from tiltas.migrate import upgrade
 from tiltas.models import AuditEntry, AuditHead
 
 
@@ -103,3 +106,20 @@ def test_the_chain_is_not_locked_while_a_transaction_works(world: World) -> None
         ours = [e.entity_id for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
         assert ours[-2:] == ["second", "first"]
         assert audit.verify_chain(session).ok
+
+
+def test_every_new_session_factory_appends_entries(tmp_path: Path) -> None:
+    """Tests and tools make many session factories; one made where a collected one lived must
+    still get the hooks (``event.contains`` said it had them when its id was reused)."""
+    url = f"sqlite:///{tmp_path / 'tiltas.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    actor = audit.Actor("user:abc", "188000011", "director")
+    for index in range(50):
+        with transaction(make_sessionmaker(engine)) as session:
+            audit.record(session, actor, audit.AuditAction.read, "case", f"f-{index}")
+        gc.collect()
+    with transaction(make_sessionmaker(engine)) as session:
+        assert len(session.scalars(select(AuditEntry)).all()) == 50
+        assert audit.verify_chain(session).ok
+    engine.dispose()
