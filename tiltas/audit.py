@@ -133,14 +133,11 @@ _PENDING = "tiltas.audit.pending"
 def append_on_commit(sessions: sessionmaker[Session]) -> None:
     """Have every session of ``sessions`` link its recorded entries into the chain as the last
     thing before it commits (after any other hook that may still record or lock)."""
-    # Marked on the factory itself: ``event.contains`` keys by ``id()``, and a new factory that
-    # reuses a collected one's id looked registered when it was not (tests create many).
-    if getattr(sessions, "_tiltas_audit_appends", False):
-        return
+    # Called once, by ``make_sessionmaker`` on the factory it has just made: no guard (a guard
+    # with ``event.contains``, which keys by ``id()``, skipped factories that reused an id).
     event.listen(sessions, "before_commit", _append_pending)
     event.listen(sessions, "after_commit", _nothing_left)
     event.listen(sessions, "after_rollback", _drop_pending)
-    sessions._tiltas_audit_appends = True  # type: ignore[attr-defined]
 
 
 def _append_pending(session: Session) -> None:

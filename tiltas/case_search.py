@@ -2,9 +2,10 @@
 and by whether a deadline needs attention, newest first, a page at a time.
 
 The same organisation scoping and the same audit entries as ``tiltas.cases.list_cases`` (every
-case shown is recorded as read, "via list"; written in one go by ``tiltas.audit.record_many``). The
-attention filter reads the stored deadlines (``tiltas.deadline_tracking``), whose due dates are
-kept current on every change; the page then shows the deadlines computed afresh.
+case shown is recorded as read, "via list"; written in one go by
+``tiltas.audit.record_many``). The attention filter reads the stored deadlines
+(``tiltas.deadline_tracking``), whose due dates are kept current on every change; the page then
+shows the deadlines computed afresh.
 """
 
 from __future__ import annotations
