@@ -115,5 +115,5 @@ def search_cases(
         query = query.where(Case.id < before)
     rows = list(session.scalars(query.order_by(Case.id.desc()).limit(limit + 1)))
     items = rows[:limit]
-    record_list_reads(session, principal, items)
+    record_list_reads(session, principal, [case.public_id for case in items])
     return CaseSearchPage(items, items[-1].id if len(rows) > limit else None)

@@ -11,14 +11,15 @@ import base64
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import Select, exists, select
-from sqlalchemy.orm import Session, load_only, raiseload
+from sqlalchemy import Exists, Row, Select, exists, select
+from sqlalchemy.orm import Session
 
 from tiltas import audit
 from tiltas.access import (
@@ -203,7 +204,20 @@ class Warning:
 
 def case_view(case: Case, principal: Principal) -> dict[str, Any]:
     """The case as this principal may see it: hidden sections are left out entirely."""
-    sections = visible_sections(principal.role)
+    participants = [
+        {"code": p.organisation.code, "name": p.organisation.name, "kind": p.organisation.kind}
+        for p in case.participants
+    ]
+    return _view(case, participants, visible_sections(principal.role))
+
+
+_SHOWN_SECTIONS = (Section.needs, Section.risk, Section.health)
+
+
+def _view(
+    case: Any, participants: list[dict[str, Any]], sections: frozenset[Section]
+) -> dict[str, Any]:
+    """``case``: a ``Case`` or a row of its columns (a list page)."""
     view: dict[str, Any] = {
         "id": case.public_id,
         "kind": case.kind,
@@ -212,12 +226,9 @@ def case_view(case: Case, principal: Principal) -> dict[str, Any]:
         "updated_at": case.updated_at,
         "subject": case.subject,
         "people": case.people,
-        "participants": [
-            {"code": p.organisation.code, "name": p.organisation.name, "kind": p.organisation.kind}
-            for p in case.participants
-        ],
+        "participants": participants,
     }
-    for section in (Section.needs, Section.risk, Section.health):
+    for section in _SHOWN_SECTIONS:
         if section in sections:
             view[section.value] = getattr(case, section.value)
     return view
@@ -367,12 +378,15 @@ def create_case(
     return case, _subject_warnings(data.subject)
 
 
-def _visible_case_query(principal: Principal) -> Select[Case]:
-    participates = exists().where(
+def _participates(principal: Principal) -> Exists:
+    return exists().where(
         CaseParticipant.case_id == Case.id,
         CaseParticipant.organisation_id == principal.organisation_id,
     )
-    return select(Case).where(participates)
+
+
+def _visible_case_query(principal: Principal) -> Select[Case]:
+    return select(Case).where(_participates(principal))
 
 
 def _load_case(session: Session, principal: Principal, public_id: str, *, for_update: bool) -> Case:
@@ -387,18 +401,17 @@ def _load_case(session: Session, principal: Principal, public_id: str, *, for_up
     return case
 
 
-def visible_cases(session: Session, principal: Principal) -> list[Case]:
-    """Every case the caller's organisation takes part in; not audited: for what is derived
-    from cases without showing their personal data (deadlines)."""
+def visible_cases(
+    session: Session, principal: Principal
+) -> Sequence[Row[int, str, str, dt.date | None]]:
+    """Every case the caller's organisation takes part in, as rows of the columns deadlines
+    are computed from (``id``, ``public_id``, ``kind``, ``release_date``); not audited: for
+    what is derived from cases without showing their personal data (deadlines)."""
     _require_case_role(principal)
-    # Only the columns deadlines are computed from: loading the personal sections (JSON) and
-    # the participants of every case took half the time of GET /v1/deadlines. Anything else
-    # read from these objects raises instead of loading case by case.
-    light = (
-        load_only(Case.id, Case.public_id, Case.kind, Case.release_date, raiseload=True),
-        raiseload(Case.participants),
-    )
-    return list(session.scalars(_visible_case_query(principal).options(*light).order_by(Case.id)))
+    # Columns, not Case objects: loading the personal sections (JSON) and the participants of
+    # every case took half the time of GET /v1/deadlines, and ORM objects most of the rest.
+    query = select(Case.id, Case.public_id, Case.kind, Case.release_date)
+    return session.execute(query.where(_participates(principal)).order_by(Case.id)).all()
 
 
 def visible_case(session: Session, principal: Principal, public_id: str) -> Case:
@@ -485,7 +498,8 @@ def update_case(
 
 @dataclass(frozen=True)
 class CasePage:
-    items: list[Case]
+    items: list[dict[str, Any]]
+    """Each case as ``case_view`` shows it."""
     next_cursor: str | None
 
 
@@ -508,26 +522,54 @@ def _decode_cursor(cursor: str) -> int:
     return after
 
 
-def record_list_reads(session: Session, principal: Principal, shown: list[Case]) -> None:
-    """Audit a list page: one read per case shown, written in one go (one by one, a page of
-    50 held the audit chain's lock for ≈ 100 ms while every other audited request queued)."""
+def record_list_reads(session: Session, principal: Principal, shown: list[str]) -> None:
+    """Audit a list page (the public ids of the cases shown): one read per case, written in
+    one go (one by one, a page of 50 held the audit chain's lock for ≈ 100 ms while every
+    other audited request queued)."""
     sections = sorted(s.value for s in visible_sections(principal.role))
     record_many(
         session,
         principal.actor,
         audit.AuditAction.read,
         [
-            Access("case", case.public_id, case.public_id, {"sections": sections, "via": "list"})
-            for case in shown
+            Access("case", public_id, public_id, {"sections": sections, "via": "list"})
+            for public_id in shown
         ],
     )
+
+
+def _participants_of(session: Session, case_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    found: dict[int, list[dict[str, Any]]] = {case_id: [] for case_id in case_ids}
+    rows = session.execute(
+        select(CaseParticipant.case_id, Organisation.code, Organisation.name, Organisation.kind)
+        .join(Organisation, Organisation.id == CaseParticipant.organisation_id)
+        .where(CaseParticipant.case_id.in_(case_ids))
+        .order_by(CaseParticipant.id)
+    )
+    for case_id, code, name, kind in rows:
+        found[case_id].append({"code": code, "name": name, "kind": kind})
+    return found
 
 
 def list_cases(
     session: Session, principal: Principal, filters: CaseFilter, *, limit: int, cursor: str | None
 ) -> CasePage:
     _require_case_role(principal)
-    query = _visible_case_query(principal)
+    sections = visible_sections(principal.role)
+    # Columns, not ORM objects: building 50 Case objects and selectin-loading their
+    # participants was most of a page's CPU (bench/load_api.py --profile).
+    columns = [
+        Case.id,
+        Case.public_id,
+        Case.kind,
+        Case.version,
+        Case.created_at,
+        Case.updated_at,
+        Case.subject,
+        Case.people,
+        *(getattr(Case, section.value) for section in _SHOWN_SECTIONS if section in sections),
+    ]
+    query = select(*columns).where(_participates(principal))
     if filters.kind is not None:
         query = query.where(Case.kind == filters.kind.value)
     if filters.municipality is not None:
@@ -540,8 +582,9 @@ def list_cases(
         query = query.where(Case.release_date <= filters.release_to)
     if cursor is not None:
         query = query.where(Case.id > _decode_cursor(cursor))
-    rows = list(session.scalars(query.order_by(Case.id).limit(limit + 1)))
-    items = rows[:limit]
-    record_list_reads(session, principal, items)
-    next_cursor = _encode_cursor(items[-1].id) if len(rows) > limit else None
-    return CasePage(items, next_cursor)
+    rows = session.execute(query.order_by(Case.id).limit(limit + 1)).all()
+    shown = rows[:limit]
+    participants = _participants_of(session, [row.id for row in shown])
+    record_list_reads(session, principal, [row.public_id for row in shown])
+    next_cursor = _encode_cursor(shown[-1].id) if len(rows) > limit else None
+    return CasePage([_view(row, participants[row.id], sections) for row in shown], next_cursor)

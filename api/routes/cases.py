@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import DatabaseDep, IdempotencyKey, IfMatch, PrincipalDep, etag, parse_if_match
 from api.idempotent import run_post
@@ -89,7 +89,7 @@ def list_cases(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
-) -> JSONResponse:
+) -> Response:
     filters = cases.CaseFilter(
         kind=kind,
         municipality=municipality,
@@ -99,11 +99,8 @@ def list_cases(
     )
     with database.transaction() as session:
         page = cases.list_cases(session, principal, filters, limit=limit, cursor=cursor)
-        body = {
-            "items": [_public(c, principal) for c in page.items],
-            "next_cursor": page.next_cursor,
-        }
-    return JSONResponse(body)
+    body = CasePage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
+    return Response(body.model_dump_json(exclude_unset=True), media_type="application/json")
 
 
 @router.get(
