@@ -113,16 +113,14 @@ def organisation_for_token(session: Session, presented: str) -> Organisation:
 def feed_deadlines(
     session: Session, organisation: Organisation, today: dt.date
 ) -> list[OrganisationDeadline]:
-    cases = list(
-        session.scalars(
-            select(Case)
-            .where(
-                exists().where(
-                    CaseParticipant.case_id == Case.id,
-                    CaseParticipant.organisation_id == organisation.id,
-                )
+    cases = session.execute(
+        select(Case.id, Case.public_id, Case.kind, Case.release_date)
+        .where(
+            exists().where(
+                CaseParticipant.case_id == Case.id,
+                CaseParticipant.organisation_id == organisation.id,
             )
-            .order_by(Case.id)
         )
-    )
-    return deadlines_of_cases(session, cases, today)
+        .order_by(Case.id)
+    ).all()
+    return deadlines_of_cases(session, cases, today, of_organisation=organisation.id)

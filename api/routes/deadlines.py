@@ -4,6 +4,7 @@ due when in a case, with the legal basis of every date."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -54,6 +55,8 @@ def replace_overrides(
 
 
 def _public(item: case_deadlines.CaseDeadline, case_id: str | None = None) -> dict[str, Any]:
+    """JSON-ready (dates as ISO strings): a list is sent with ``_json``, not FastAPI's
+    validating serialiser, which walked every value of a few hundred deadlines."""
     deadline = item.deadline
     body: dict[str, Any] = {"case_id": case_id} if case_id is not None else {}
     return body | {
@@ -61,18 +64,24 @@ def _public(item: case_deadlines.CaseDeadline, case_id: str | None = None) -> di
         "document": deadline.document_id,
         "actor": deadline.actor.value,
         "anchor_event": deadline.anchor_event.value,
-        "anchor_date": deadline.anchor_date,
+        "anchor_date": deadline.anchor_date.isoformat(),
         "anchor_is_projected": deadline.anchor_is_projected,
-        "due_date": deadline.due_date,
-        "at_risk_from": deadline.at_risk_from,
+        "due_date": deadline.due_date.isoformat(),
+        "at_risk_from": deadline.at_risk_from.isoformat(),
         "status": item.status.value,
-        "met_on": item.met_on,
+        "met_on": item.met_on.isoformat() if item.met_on else None,
         "legal_basis": {"lt": deadline.legal_basis.lt, "en": deadline.legal_basis.en},
         "calendar_version": str(deadline.calendar_version),
     }
 
 
-@router.get("/v1/deadlines")
+def _json(body: list[dict[str, Any]]) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")), media_type="application/json"
+    )
+
+
+@router.get("/v1/deadlines", response_model=list[dict[str, Any]])
 def list_organisation_deadlines(
     principal: PrincipalDep,
     database: DatabaseDep,
@@ -82,7 +91,7 @@ def list_organisation_deadlines(
     ] = None,
     due_before: Annotated[dt.date | None, Query(description="Due on or before")] = None,
     document: Annotated[DocumentTypeId | None, Query(description="Only this document's")] = None,
-) -> list[dict[str, Any]]:
+) -> Response:
     """Your organisation's deadlines across its cases, soonest first."""
     with database.transaction() as session:
         found = case_deadlines.organisation_deadlines(
@@ -93,7 +102,7 @@ def list_organisation_deadlines(
             due_before=due_before,
             document=document.value if document else None,
         )
-    return [_public(d.item, d.case_id) for d in found]
+    return _json([_public(d.item, d.case_id) for d in found])
 
 
 @router.get(
@@ -126,15 +135,15 @@ def calendar_response(
     return Response(feed, media_type="text/calendar; charset=utf-8")
 
 
-@router.get("/v1/cases/{case_id}/deadlines")
+@router.get("/v1/cases/{case_id}/deadlines", response_model=list[dict[str, Any]])
 def list_case_deadlines(
     case_id: str, principal: PrincipalDep, database: DatabaseDep, today: TodayDep
-) -> list[dict[str, Any]]:
+) -> Response:
     """Every deadline of the case: due date, who must act, the anchor it counts from, the
     legal basis (Lithuanian and English), the status today and the calendar version."""
     with database.transaction() as session:
         found = case_deadlines.case_deadlines(session, principal, case_id, today)
-    return [_public(item) for item in found]
+    return _json([_public(item) for item in found])
 
 
 @router.get("/v1/cases/{case_id}/deadline-changes")
