@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from api import errors, openapi, web
@@ -37,6 +38,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        import os
+
+        if os.environ.get("XX_THREADS"):
+            anyio.to_thread.current_default_thread_limiter().total_tokens = int(
+                os.environ["XX_THREADS"]
+            )
         yield
         verification.close_verifier(_app)
         engine.dispose()

@@ -32,17 +32,21 @@ class Database:
             yield session
 
 
-def get_database(request: Request) -> Database:
+# The dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in the
+# thread pool, one hand-over per dependency per request.
+
+
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_today() -> dt.date:
+async def get_today() -> dt.date:
     """Today in Lithuania, whatever the server's time zone, as the sweep counts it (a
     dependency, so tests can set the day)."""
     return lithuanian_today()

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     process is bound to one core by the GIL). [design] two, for the two-core machines we run
     on."""
 
+    api_threads: int = Field(default=8, ge=1, le=256)
+    """Threads per API process for the synchronous endpoints (database work). [design] eight:
+    measured with bench/load_api.py (100 clients), the default 40 had every thread contend for
+    the process's one GIL, and reads' p99 was five times higher; four was worse than eight.
+    Waits for a worker (a document, a signature) hold no thread."""
+
     worker_queues: str = DEFAULT_WORKER_QUEUES
     """The workers ``tiltas serve`` runs: ``queue=concurrency`` per worker, comma-separated
     (``a+b=N``: one worker for two queues). Queues left out are not served on this host."""

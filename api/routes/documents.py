@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
@@ -183,30 +184,36 @@ def request_checked_document(session: Any, principal: Principal, body: DocumentC
     )
 
 
-def poll(database: Any, seconds: float, look: Callable[[Any], tuple[bool, _T]]) -> _T:
+async def poll(database: Any, seconds: float, look: Callable[[Any], tuple[bool, _T]]) -> _T:
     """What ``look`` finds once it says it is done, or at the end of ``seconds`` (a worker is
-    doing the work; each look is its own transaction)."""
+    doing the work; each look is its own transaction, in the thread pool). The waits between
+    looks hold no thread: the pool is small (``Settings.api_threads``), and requests waiting
+    for a worker must not keep the others out of it."""
     deadline = time.monotonic() + seconds
-    while True:
+
+    def look_once() -> tuple[bool, _T]:
         with database.transaction() as session:
-            done, found = look(session)
-            if done or time.monotonic() >= deadline:
-                return found
-        time.sleep(0.05)
+            return look(session)
+
+    while True:
+        done, found = await run_in_threadpool(look_once)
+        if done or time.monotonic() >= deadline:
+            return found
+        await anyio.sleep(0.05)
 
 
-def wait_for_document(
+async def wait_for_document(
     database: Any, public_id: str, seconds: float, done: Callable[[Document], bool]
 ) -> Document:
     def look(session: Any) -> tuple[bool, Document]:
         document = documents.by_public_id(session, public_id)
         return done(document), document
 
-    return poll(database, seconds, look)
+    return await poll(database, seconds, look)
 
 
 @router.post("/v1/documents", status_code=201, response_model=DocumentPublic)
-def create_document(
+async def create_document(
     request: Request,
     body: DocumentCreate,
     principal: PrincipalDep,
@@ -217,7 +224,6 @@ def create_document(
     """Ask for a document: it is rendered, converted to PDF/A-2b, checked and stored by a
     worker. The answer is 201 with the document when that finished within the wait, else 202;
     follow ``Location`` either way."""
-    documents.check_may_author(principal, body.type.value, body.case_id)
 
     def perform(session: Any) -> StoredResponse:
         document = request_checked_document(session, principal, body)
@@ -227,20 +233,28 @@ def create_document(
             {"Location": f"/v1/documents/{document.public_id}"},
         )
 
-    response = run_post(
-        database,
-        principal,
-        idempotency_key,
-        ("POST", "/v1/documents", body.model_dump(mode="json")),
-        perform,
-    )
+    def request_it() -> tuple[JSONResponse, bool]:
+        documents.check_may_author(principal, body.type.value, body.case_id)
+        response = run_post(
+            database,
+            principal,
+            idempotency_key,
+            ("POST", "/v1/documents", body.model_dump(mode="json")),
+            perform,
+        )
+        if response.status_code != 202:
+            return response, False
+        public_id = response.headers["Location"].rsplit("/", 1)[1]
+        queued = "Idempotent-Replayed" in response.headers or enqueue_stored(
+            request.app.state.producer, GENERATE_DOCUMENT, [public_id]
+        )
+        return response, queued
+
+    response, queued = await run_in_threadpool(request_it)
     if response.status_code != 202:
         return response
     public_id = response.headers["Location"].rsplit("/", 1)[1]
-    queued = "Idempotent-Replayed" in response.headers or enqueue_stored(
-        request.app.state.producer, GENERATE_DOCUMENT, [public_id]
-    )
-    document = wait_for_document(
+    document = await wait_for_document(
         database,
         public_id,
         settings.document_wait_s if queued else 0.0,
@@ -264,7 +278,7 @@ class SignatureCreate(BaseModel):
 
 
 @router.post("/v1/documents/{document_id}/signatures", response_model=DocumentPublic)
-def sign_document(
+async def sign_document(
     request: Request,
     document_id: str,
     body: SignatureCreate,
@@ -276,14 +290,19 @@ def sign_document(
     with a visible stamp, signers strictly in the envelope's order. 200 when the signature is
     made within the wait, else 202 (a TSA outage is retried; the document stays unsigned and
     its ``failure`` says why)."""
-    with database.transaction() as session:
-        document = documents.read_document(session, principal, document_id, purpose="sign")
-        index = body.signer or documents.next_signer(document) or 0
-        documents.check_may_sign(principal, document, index)
-        case_id = documents.case_public_id(session, document)
-        version = document.version
-    enqueue(request.app.state.producer, SIGN_DOCUMENT, [document_id, index])
-    signed = wait_for_document(
+
+    def ask() -> tuple[int, str | None, int]:
+        with database.transaction() as session:
+            document = documents.read_document(session, principal, document_id, purpose="sign")
+            index = body.signer or documents.next_signer(document) or 0
+            documents.check_may_sign(principal, document, index)
+            case_id = documents.case_public_id(session, document)
+            version = document.version
+        enqueue(request.app.state.producer, SIGN_DOCUMENT, [document_id, index])
+        return index, case_id, version
+
+    index, case_id, version = await run_in_threadpool(ask)
+    signed = await wait_for_document(
         database,
         document_id,
         settings.document_wait_s,
@@ -343,8 +362,16 @@ async def record_acknowledgement(
         raise InvalidInput([FieldProblem("body", "the scan is not a PDF", "not_pdf")])
     if kind is documents.AcknowledgementKind.signature_pad and not upload.startswith(b"\x89PNG"):
         raise InvalidInput([FieldProblem("body", "the signature image is not a PNG", "not_png")])
-    return await run_in_threadpool(
-        _record_acknowledgement, request, document_id, principal, database, settings, kind, upload
+    case_id, version = await run_in_threadpool(
+        start_acknowledgement, request, principal, database, settings, document_id, kind, upload
+    )
+    recorded = await wait_for_document(
+        database, document_id, settings.document_wait_s, lambda d: d.version != version
+    )
+    return JSONResponse(
+        document_view(recorded, case_id),
+        status_code=200 if recorded.acknowledgement is not None else 202,
+        headers={"Location": f"/v1/documents/{document_id}"},
     )
 
 
@@ -371,28 +398,6 @@ def start_acknowledgement(
         request.app.state.producer, RECORD_ACKNOWLEDGEMENT, [document_id, kind.value, upload_sha256]
     )
     return case_id, version
-
-
-def _record_acknowledgement(
-    request: Request,
-    document_id: str,
-    principal: Principal,
-    database: Any,
-    settings: Settings,
-    kind: documents.AcknowledgementKind,
-    upload: bytes,
-) -> JSONResponse:
-    case_id, version = start_acknowledgement(
-        request, principal, database, settings, document_id, kind, upload
-    )
-    recorded = wait_for_document(
-        database, document_id, settings.document_wait_s, lambda d: d.version != version
-    )
-    return JSONResponse(
-        document_view(recorded, case_id),
-        status_code=200 if recorded.acknowledgement is not None else 202,
-        headers={"Location": f"/v1/documents/{document_id}"},
-    )
 
 
 @router.get(

@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -84,7 +85,7 @@ def _location(document_id: str, session_id: str) -> str:
     status_code=201,
     response_model=RemoteSignaturePublic,
 )
-def prepare_remote_signature(
+async def prepare_remote_signature(
     request: Request,
     document_id: str,
     body: RemoteSignatureCreate,
@@ -95,19 +96,24 @@ def prepare_remote_signature(
     """Prepare the next signer's signature for a key on a card or in a signing app: the answer's
     ``challenge`` is what the device signs. 201 when prepared within the wait, else 202 (poll
     the Location). The certificate must be the envelope signer's and chain to a trust root."""
-    certificate = remote_signing.parse_certificates(body.certificate, body.chain)
-    with database.transaction() as session:
-        record, _ = remote_signing.start(
-            session,
-            principal,
-            document_id,
-            body.signer,
-            certificate,
-            dt.timedelta(seconds=settings.remote_signing_ttl_s),
-        )
-        session_id = record.public_id
-    enqueue(request.app.state.producer, PREPARE_REMOTE_SIGNATURE, [session_id])
-    view = _wait_for_session(
+
+    def start() -> str:
+        certificate = remote_signing.parse_certificates(body.certificate, body.chain)
+        with database.transaction() as session:
+            record, _ = remote_signing.start(
+                session,
+                principal,
+                document_id,
+                body.signer,
+                certificate,
+                dt.timedelta(seconds=settings.remote_signing_ttl_s),
+            )
+            session_id = record.public_id
+        enqueue(request.app.state.producer, PREPARE_REMOTE_SIGNATURE, [session_id])
+        return session_id
+
+    session_id = await run_in_threadpool(start)
+    view = await _wait_for_session(
         database, document_id, session_id, settings.document_wait_s, SessionStatus.preparing
     )
     return JSONResponse(
@@ -133,7 +139,7 @@ def read_remote_signature(
     "/v1/documents/{document_id}/remote-signatures/{session_id}/completion",
     responses={202: {"model": RemoteSignaturePublic}},
 )
-def complete_remote_signature(
+async def complete_remote_signature(
     request: Request,
     document_id: str,
     session_id: str,
@@ -149,10 +155,25 @@ def complete_remote_signature(
         value = base64.b64decode(body.signature_value, validate=True)
     except ValueError as error:  # binascii.Error, or a character outside ASCII
         raise InvalidInput([FieldProblem("signature_value", "not base64", "invalid")]) from error
-    with database.transaction() as session:
-        remote_signing.accept_signature_value(session, principal, document_id, session_id, value)
-    enqueue(request.app.state.producer, COMPLETE_REMOTE_SIGNATURE, [session_id])
-    view = _wait_for_session(
+
+    def hand_in() -> None:
+        with database.transaction() as session:
+            remote_signing.accept_signature_value(
+                session, principal, document_id, session_id, value
+            )
+        enqueue(request.app.state.producer, COMPLETE_REMOTE_SIGNATURE, [session_id])
+
+    def signed_view() -> JSONResponse:
+        with database.transaction() as session:
+            signed = documents.by_public_id(session, document_id)
+            case_id = documents.case_public_id(session, signed)
+            return JSONResponse(
+                document_view(signed, case_id),
+                headers={"Location": f"/v1/documents/{document_id}"},
+            )
+
+    await run_in_threadpool(hand_in)
+    view = await _wait_for_session(
         database, document_id, session_id, settings.document_wait_s, SessionStatus.completing
     )
     if view["status"] != SessionStatus.completed:
@@ -161,15 +182,10 @@ def complete_remote_signature(
             status_code=202,
             headers={"Location": _location(document_id, session_id)},
         )
-    with database.transaction() as session:
-        signed = documents.by_public_id(session, document_id)
-        case_id = documents.case_public_id(session, signed)
-        return JSONResponse(
-            document_view(signed, case_id), headers={"Location": f"/v1/documents/{document_id}"}
-        )
+    return await run_in_threadpool(signed_view)
 
 
-def _wait_for_session(
+async def _wait_for_session(
     database: Database, document_id: str, session_id: str, seconds: float, waiting: str
 ) -> dict[str, Any]:
     """The session's view once it has left ``waiting`` (or noted a failure), or at timeout."""
@@ -179,4 +195,4 @@ def _wait_for_session(
         left = record.status != waiting or record.failure is not None
         return left, _view(record, document)
 
-    return poll(database, seconds, look)
+    return await poll(database, seconds, look)
