@@ -324,7 +324,9 @@ def test_document_type_schema_is_published(world: World) -> None:
 
 def test_openapi_carries_every_types_schema(world: World) -> None:
     spec = world.client.get("/openapi.json").json()
-    body = spec["paths"]["/v1/documents"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body = spec["paths"]["/v1/documents"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
     assert body["discriminator"]["propertyName"] == "type"
     assert len(body["oneOf"]) == 15
     k = spec["components"]["schemas"]["DocumentCreateK"]
@@ -342,7 +344,9 @@ def _commission_protocol(world: World) -> tuple[dict[str, str], str]:
     return commission, document["id"]
 
 
-def test_protocol_is_signed_by_chair_then_secretary(world: World, worker: None, dev_pki_root: Path, tmp_path: Path) -> None:
+def test_protocol_is_signed_by_chair_then_secretary(
+    world: World, worker: None, dev_pki_root: Path, tmp_path: Path
+) -> None:
     import asyncio
 
     from signing.dev_pki import ensure_dev_pki
@@ -353,19 +357,28 @@ def test_protocol_is_signed_by_chair_then_secretary(world: World, worker: None, 
     client = world.client
     unsigned = client.get(f"/v1/documents/{document_id}", headers=commission).json()
     assert unsigned["next_signer"] == 1 and unsigned["signatures"] == []
-    with pikepdf.open(io.BytesIO(client.get(f"/v1/documents/{document_id}/pdf", headers=commission).content)) as pdf:
+    with pikepdf.open(
+        io.BytesIO(client.get(f"/v1/documents/{document_id}/pdf", headers=commission).content)
+    ) as pdf:
         fields = [str(f.T) for f in pdf.Root.AcroForm.Fields]
     assert fields == ["parasas-1", "parasas-2"], "every field exists before the first signature"
 
-    out_of_order = client.post(f"/v1/documents/{document_id}/signatures", json={"signer": 2}, headers=commission)
+    out_of_order = client.post(
+        f"/v1/documents/{document_id}/signatures", json={"signer": 2}, headers=commission
+    )
     assert out_of_order.status_code == 409 and out_of_order.json()["next_signer"] == 1
     foreign = world.orgs["commission_2"].auth(Role.commission)
-    assert client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=foreign).status_code == 404
+    assert (
+        client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=foreign).status_code
+        == 404
+    )
 
     first = client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=commission)
     assert first.status_code == 200, first.text
     assert first.json()["status"] == "generated" and first.json()["next_signer"] == 2
-    second = client.post(f"/v1/documents/{document_id}/signatures", json={"signer": 2}, headers=commission)
+    second = client.post(
+        f"/v1/documents/{document_id}/signatures", json={"signer": 2}, headers=commission
+    )
     assert second.status_code == 200, second.text
     signed = second.json()
     assert signed["status"] == "signed" and signed["next_signer"] is None and signed["signed_at"]
@@ -390,11 +403,15 @@ def test_no_timestamp_no_signature(world: World, settings: Settings) -> None:
     commission, document_id = None, None
     with running_worker(settings):
         commission, document_id = _commission_protocol(world)
-    dead_tsa = settings.model_copy(update={"tsa_urls": ("http://127.0.0.1:9/tsa",), "document_wait_s": 30})
+    dead_tsa = settings.model_copy(
+        update={"tsa_urls": ("http://127.0.0.1:9/tsa",), "document_wait_s": 30}
+    )
     world.client.app.state.settings = dead_tsa  # type: ignore[attr-defined]
     before = world.client.get(f"/v1/documents/{document_id}", headers=commission).json()
     with running_worker(dead_tsa):
-        response = world.client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=commission)
+        response = world.client.post(
+            f"/v1/documents/{document_id}/signatures", json={}, headers=commission
+        )
     assert response.status_code == 202, response.text
     after = response.json()
     assert after["signatures"] == [] and after["status"] == "generated"
@@ -406,7 +423,9 @@ def _pad_png() -> bytes:
     from PIL import Image, ImageDraw
 
     image = Image.new("RGBA", (300, 90), (255, 255, 255, 0))
-    ImageDraw.Draw(image).line([(10, 70), (80, 20), (150, 60), (290, 15)], fill=(20, 20, 120, 255), width=4)
+    ImageDraw.Draw(image).line(
+        [(10, 70), (80, 20), (150, 60), (290, 15)], fill=(20, 20, 120, 255), width=4
+    )
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
@@ -437,11 +456,15 @@ def test_signature_pad_then_officer_seals(world: World, worker: None, dev_pki_ro
     before = client.get(f"/v1/documents/{document_id}", headers=officer).json()
     assert before["next_signer"] == 2, "the convict (signer 1) signs by hand, not electronically"
     png = {**officer, "Content-Type": "image/png"}
-    placed = client.post(f"/v1/documents/{document_id}/acknowledgement", content=_pad_png(), headers=png)
+    placed = client.post(
+        f"/v1/documents/{document_id}/acknowledgement", content=_pad_png(), headers=png
+    )
     assert placed.status_code == 200, placed.text
     assert placed.json()["acknowledgement"]["kind"] == "signature_pad"
     assert placed.json()["pdf_sha256"] != before["pdf_sha256"]
-    again = client.post(f"/v1/documents/{document_id}/acknowledgement", content=_pad_png(), headers=png)
+    again = client.post(
+        f"/v1/documents/{document_id}/acknowledgement", content=_pad_png(), headers=png
+    )
     assert again.status_code == 409 and again.json()["reason"] == "already_recorded"
 
     signed = client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=officer)
@@ -455,7 +478,9 @@ def test_signature_pad_then_officer_seals(world: World, worker: None, dev_pki_ro
         images = [
             obj
             for obj in opened.objects
-            if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image" and obj.get("/Width") == 300
+            if isinstance(obj, pikepdf.Stream)
+            and obj.get("/Subtype") == "/Image"
+            and obj.get("/Width") == 300
         ]
     assert images, "the pad image is in the sealed PDF"
 
@@ -465,9 +490,14 @@ def test_pad_image_after_signature_is_refused_but_a_scan_is_sealed(
 ) -> None:
     client = world.client
     officer, document_id = _acknowledgement_document(world)
-    assert client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=officer).status_code == 200
+    assert (
+        client.post(f"/v1/documents/{document_id}/signatures", json={}, headers=officer).status_code
+        == 200
+    )
     late = client.post(
-        f"/v1/documents/{document_id}/acknowledgement", content=_pad_png(), headers={**officer, "Content-Type": "image/png"}
+        f"/v1/documents/{document_id}/acknowledgement",
+        content=_pad_png(),
+        headers={**officer, "Content-Type": "image/png"},
     )
     assert late.status_code == 409 and late.json()["reason"] == "already_signed"
 
@@ -490,14 +520,24 @@ def test_pad_image_after_signature_is_refused_but_a_scan_is_sealed(
 
 def test_acknowledgement_bad_input(world: World, worker: None) -> None:
     officer, document_id = _acknowledgement_document(world)
-    for content, media_type in ((b"GIF89a", "image/gif"), (b"not a png", "image/png"), (b"not a pdf", "application/pdf")):
+    for content, media_type in (
+        (b"GIF89a", "image/gif"),
+        (b"not a png", "image/png"),
+        (b"not a pdf", "application/pdf"),
+    ):
         response = world.client.post(
-            f"/v1/documents/{document_id}/acknowledgement", content=content, headers={**officer, "Content-Type": media_type}
+            f"/v1/documents/{document_id}/acknowledgement",
+            content=content,
+            headers={**officer, "Content-Type": media_type},
         )
         assert response.status_code == 422, (media_type, response.text)
     staff = world.institution.auth(Role.institution_staff)
-    notice = world.client.post("/v1/documents", json=_example(world.client, staff, "A", _case(world)), headers=staff).json()
+    notice = world.client.post(
+        "/v1/documents", json=_example(world.client, staff, "A", _case(world)), headers=staff
+    ).json()
     wrong_type = world.client.post(
-        f"/v1/documents/{notice['id']}/acknowledgement", content=_pad_png(), headers={**staff, "Content-Type": "image/png"}
+        f"/v1/documents/{notice['id']}/acknowledgement",
+        content=_pad_png(),
+        headers={**staff, "Content-Type": "image/png"},
     )
     assert wrong_type.status_code == 409 and wrong_type.json()["reason"] == "not_acknowledged_type"
