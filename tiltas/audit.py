@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import event, insert, or_, select, update
+from sqlalchemy import bindparam, event, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tiltas.models import AuditEntry, AuditHead, Case, CaseParticipant, utcnow
@@ -150,27 +150,31 @@ def _append_pending(session: Session) -> None:
     if not pending:
         return
     session.flush()
-    # Core statements on the tables, the entries in one round trip: each round trip under the
-    # lock is one more wait for every audited request behind it.
-    head = AuditHead.metadata.tables[AuditHead.__tablename__]
-    last_seq, prev_hash = session.execute(
-        update(head)
-        .where(head.c.id == 1)
-        .values(seq=head.c.seq + len(pending))
-        .returning(head.c.seq, head.c.hash)
-    ).one()
+    last_seq, prev_hash = session.execute(_BUMP_HEAD, {"added": len(pending)}).one()
     rows = []
     for seq, entry in enumerate(pending, start=last_seq - len(pending) + 1):
         entry.seq = seq
         entry.prev_hash = prev_hash
         entry.hash = prev_hash = _entry_digest(prev_hash, _fields(entry))
         rows.append(dict(vars(entry)))
-    entries = AuditEntry.metadata.tables[AuditEntry.__tablename__]
-    # One statement executed for many rows (psycopg pipelines them in one round trip): its SQL
-    # is compiled once per process. A multi-row VALUES was compiled afresh for every commit,
-    # a fifth of the API's CPU under load (bench/load_api.py --profile).
-    session.execute(insert(entries), rows)
-    session.execute(update(head).where(head.c.id == 1).values(hash=prev_hash))
+    session.execute(_INSERT_ENTRIES, rows)
+    session.execute(_SET_HEAD_HASH, {"last_hash": prev_hash})
+
+
+# Core statements on the tables, built once: each round trip under the head's lock is one
+# more wait for every audited request behind it, and building the statements anew for every
+# commit was a fifth of a list page's CPU. The entries go as one statement executed for many
+# rows (psycopg pipelines them in one round trip); a multi-row VALUES was compiled afresh for
+# every commit (bench/load_api.py --profile).
+_HEAD = AuditHead.metadata.tables[AuditHead.__tablename__]
+_BUMP_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + bindparam("added"))
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_INSERT_ENTRIES = insert(AuditEntry.metadata.tables[AuditEntry.__tablename__])
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("last_hash"))
 
 
 def _nothing_left(session: Session) -> None:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import Exists, Row, Select, exists, select
+from sqlalchemy import Exists, Row, Select, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from tiltas import audit
@@ -540,15 +540,21 @@ def record_list_reads(session: Session, principal: Principal, shown: list[str]) 
 
 def _participants_of(session: Session, case_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     found: dict[int, list[dict[str, Any]]] = {case_id: [] for case_id in case_ids}
-    rows = session.execute(
-        select(CaseParticipant.case_id, Organisation.code, Organisation.name, Organisation.kind)
-        .join(Organisation, Organisation.id == CaseParticipant.organisation_id)
-        .where(CaseParticipant.case_id.in_(case_ids))
-        .order_by(CaseParticipant.id)
-    )
+    rows = session.connection().execute(_PARTICIPANTS_OF_CASES, {"case_ids": case_ids})
     for case_id, code, name, kind in rows:
         found[case_id].append({"code": code, "name": name, "kind": kind})
     return found
+
+
+# Core on the session's connection, built once, the ids as one expanding parameter: the ORM's
+# handling of plain columns and a statement built anew for every page (its result columns
+# matched to the cached compilation's) were a sixth of a list page's CPU.
+_PARTICIPANTS_OF_CASES = (
+    select(CaseParticipant.case_id, Organisation.code, Organisation.name, Organisation.kind)
+    .join(Organisation, Organisation.id == CaseParticipant.organisation_id)
+    .where(CaseParticipant.case_id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(CaseParticipant.id)
+)
 
 
 def list_cases(
@@ -582,7 +588,7 @@ def list_cases(
         query = query.where(Case.release_date <= filters.release_to)
     if cursor is not None:
         query = query.where(Case.id > _decode_cursor(cursor))
-    rows = session.execute(query.order_by(Case.id).limit(limit + 1)).all()
+    rows = session.connection().execute(query.order_by(Case.id).limit(limit + 1)).all()
     shown = rows[:limit]
     participants = _participants_of(session, [row.id for row in shown])
     record_list_reads(session, principal, [row.public_id for row in shown])

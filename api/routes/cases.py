@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+import pydantic_core
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
@@ -99,8 +100,11 @@ def list_cases(
     )
     with database.transaction() as session:
         page = cases.list_cases(session, principal, filters, limit=limit, cursor=cursor)
-    body = CasePage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
-    return Response(body.model_dump_json(exclude_unset=True), media_type="application/json")
+    # Sent as stored, not validated again on the way out: the sections were validated when
+    # written, and re-checking 50 cases' personal codes was a sixth of a page's CPU.
+    # test_a_list_item_is_the_case_as_read_alone holds the shapes equal.
+    body = pydantic_core.to_json({"items": page.items, "next_cursor": page.next_cursor})
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -109,6 +109,27 @@ def test_list_filters_and_cursor_pagination(world: World) -> None:
     assert bad.json()["errors"][0]["field"] == "cursor"
 
 
+def test_a_list_item_is_the_case_as_read_alone(world: World) -> None:
+    """The list sends cases as stored, the single read validates them: same content."""
+    client = world.client
+    director = world.institution.auth(Role.director)
+    social_worker = world.orgs["municipality"].auth(Role.social_worker)
+    municipality = [world.orgs["municipality"].code]
+    made = [
+        client.post("/v1/cases", json=payload, headers=director).json()["id"]
+        for payload in (
+            release_case(world, participants=municipality),
+            care_case(world, participants=municipality),
+        )
+    ]
+    for reader in (director, social_worker):
+        listed = client.get("/v1/cases", headers=reader).json()["items"]
+        assert [item["id"] for item in listed] == made
+        for item in listed:
+            alone = client.get(f"/v1/cases/{item['id']}", headers=reader).json()
+            assert item == alone
+
+
 def test_foreign_organisation_cannot_see_case(world: World) -> None:
     client = world.client
     staff = world.institution.auth(Role.institution_staff)
