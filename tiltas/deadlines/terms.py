@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 
 from tiltas.deadlines.calendar import (
     EARLIEST,
@@ -97,11 +98,13 @@ class LegalBasis:
 
     citations: tuple[Citation, ...]
 
-    @property
+    # Cached: a basis is shared by every case's deadline of its kind, and an organisation's
+    # deadline list joined the same citations a few hundred times.
+    @cached_property
     def lt(self) -> str:
         return "; ".join(c.lt for c in self.citations)
 
-    @property
+    @cached_property
     def en(self) -> str:
         return "; ".join(c.en for c in self.citations)
 
