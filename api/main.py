@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 
 from api.app import create_app
 from tiltas.settings import Settings
@@ -14,3 +15,7 @@ app = create_app(Settings())
 # ≈ 140 ms for every request in flight (measured in-process with gc.callbacks).
 gc.collect()
 gc.freeze()
+
+# A thread back from the database waits for the running thread to give up the GIL: up to the
+# switch interval (5 ms by default) for every round trip of every request in flight.
+sys.setswitchinterval(0.001)

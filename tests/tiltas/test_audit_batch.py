@@ -3,6 +3,7 @@ join the chain when their transaction commits, and not at all when it rolls back
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import threading
 from pathlib import Path
@@ -123,3 +124,27 @@ def test_every_new_session_factory_appends_entries(tmp_path: Path) -> None:
         assert len(session.scalars(select(AuditEntry)).all()) == 50
         assert audit.verify_chain(session).ok
     engine.dispose()
+
+
+@pytest.mark.parametrize("seq", [1, 9, 10, 123_456_789])
+def test_an_entry_serialised_before_linking_hashes_as_verification_does(seq: int) -> None:
+    """Entries are serialised when recorded and only get their ``seq`` under the lock; the
+    digest must be the one ``verify_chain`` recomputes from the stored row."""
+    actor = audit.Actor("user:ž", "188700001", "director")
+    entry = audit.RecordedEntry(
+        at=dt.datetime.now(dt.UTC),
+        actor_key_id=actor.key_id,
+        actor_organisation_code=actor.organisation_code,
+        actor_role=actor.role,
+        action="read",
+        entity_type="case",
+        entity_id="c-1",
+        case_id=None,
+        detail={"sections": ["needs", "risk"], "pastaba": "Šiaulių ąžuolas"},
+    )
+    unlinked = audit._unlinked_canonical(entry)
+    entry.seq = seq
+    prev = "ab" * 32
+    assert audit._linked_digest(prev, unlinked, seq) == audit._entry_digest(
+        prev, audit._fields(entry)
+    )
