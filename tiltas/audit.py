@@ -207,21 +207,7 @@ def _append_in_one_statement(session: Session, pending: list[tuple[RecordedEntry
     # One JSON parameter: psycopg dumps Python lists as arrays in Python, which cost more
     # than the rest of a list page.
     given = json.dumps(
-        [
-            {
-                "unlinked": unlinked,
-                "at": entry.at.isoformat(),
-                "actor_key_id": entry.actor_key_id,
-                "actor_organisation_code": entry.actor_organisation_code,
-                "actor_role": entry.actor_role,
-                "action": entry.action,
-                "entity_type": entry.entity_type,
-                "entity_id": entry.entity_id,
-                "case_id": entry.case_id,
-                "detail": entry.detail,
-            }
-            for entry, unlinked in pending
-        ],
+        [_fields(entry) | {"unlinked": unlinked} for entry, unlinked in pending],
         ensure_ascii=False,
     )
     last_seq, first_prev_hash = session.execute(_APPEND_POSTGRESQL, {"entries": given}).one()
