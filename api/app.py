@@ -34,16 +34,18 @@ from tiltas.settings import Settings
 
 
 def create_app(settings: Settings) -> FastAPI:
-    engine = make_engine(settings.resolved_database_url)
+    # A connection for every endpoint thread and a few for the event loop's own work: with the
+    # pool's default five, connections beyond it were opened and closed for every request
+    # (a PostgreSQL backend started each time).
+    engine = make_engine(
+        settings.resolved_database_url, pool_size=settings.api_threads + 4, max_overflow=10
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        import os
-
-        if os.environ.get("XX_THREADS"):
-            anyio.to_thread.current_default_thread_limiter().total_tokens = int(
-                os.environ["XX_THREADS"]
-            )
+        # The synchronous endpoints' threads (``TILTAS_API_THREADS``): more only contend for
+        # the process's GIL, and each holds a database connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         yield
         verification.close_verifier(_app)
         engine.dispose()
