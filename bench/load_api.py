@@ -312,7 +312,8 @@ def open_institutions(database_url: str, count: int, seed_cases: int) -> dict[st
 
 
 def tree_cpu_s(pid: int) -> float:
-    """CPU seconds used so far by a process and its live descendants (from /proc)."""
+    """CPU seconds used so far by a process and its live descendants, with what their ended
+    children used (PostgreSQL's backends come and go), from /proc."""
     children: dict[int, list[int]] = defaultdict(list)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -328,7 +329,7 @@ def tree_cpu_s(pid: int) -> float:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ticks += int(fields[11]) + int(fields[12])
+        ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
