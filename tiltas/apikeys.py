@@ -11,7 +11,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from tiltas.access import OrganisationKind, Role, role_allowed_for
@@ -78,7 +78,7 @@ def create_api_key(
     return IssuedKey(key_id, f"{PREFIX}_{key_id}_{secret}", api_key)
 
 
-def authenticate(session: Session, presented: str) -> Principal:
+def authenticate(session: Session | Connection, presented: str) -> Principal:
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX:
         raise Unauthenticated("the API key is malformed")
