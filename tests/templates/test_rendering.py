@@ -250,6 +250,26 @@ def test_shipped_templates_are_what_the_build_script_makes(type_id: str) -> None
 
 
 @pytest.mark.parametrize("type_id", list(DOCUMENT_TYPES))
+def test_templates_carry_only_the_styles_and_parts_they_use(type_id: str) -> None:
+    package = zipfile.ZipFile(io.BytesIO(template_bytes(type_id)))
+    assert not {"word/stylesWithEffects.xml", "docProps/thumbnail.jpeg"} & set(package.namelist())
+    styles = package.read("word/styles.xml").decode()
+    others = "".join(
+        package.read(name).decode()
+        for name in package.namelist()
+        if name.startswith("word/") and name.endswith(".xml") and name != "word/styles.xml"
+    )
+    defined = re.findall(r'<w:style [^>]*w:styleId="([^"]+)"', styles)
+    reference = r'<w:(?:pStyle|rStyle|tblStyle|styleLink|numStyleLink|basedOn|link) w:val="{}"'
+    for style_id in defined:
+        default = re.search(rf'<w:style [^>]*w:default="1"[^>]*w:styleId="{style_id}"', styles)
+        used = re.search(reference.format(re.escape(style_id)), others + styles)
+        assert default or used, f"style {style_id} is defined but never used"
+    referenced = re.findall(r'<w:(?:pStyle|rStyle|tblStyle|numStyleLink) w:val="([^"]+)"', others)
+    assert set(referenced) <= set(defined), "a style the template uses was left out"
+
+
+@pytest.mark.parametrize("type_id", list(DOCUMENT_TYPES))
 def test_templates_set_lithuanian_and_an_installed_font_in_the_document_defaults(
     type_id: str,
 ) -> None:
