@@ -172,14 +172,19 @@ def _append_pending(session: Session) -> None:
         return
     # From here to the commit every other audited request waits: only hashing and rows.
     last_seq, prev_hash = session.execute(_BUMP_HEAD, {"added": len(pending)}).one()
-    rows = []
+    last_hash = _link(pending, last_seq, prev_hash)
+    session.execute(_INSERT_ENTRIES, [dict(vars(entry)) for entry, _ in pending])
+    session.execute(_SET_HEAD_HASH, {"last_hash": last_hash})
+
+
+def _link(pending: list[tuple[RecordedEntry, str]], last_seq: int, prev_hash: str) -> str:
+    """Give the entries their ``seq`` (ending at ``last_seq``) and hashes after ``prev_hash``;
+    returns the last hash."""
     for seq, (entry, unlinked) in enumerate(pending, start=last_seq - len(pending) + 1):
         entry.seq = seq
         entry.prev_hash = prev_hash
         entry.hash = prev_hash = _linked_digest(prev_hash, unlinked, seq)
-        rows.append(dict(vars(entry)))
-    session.execute(_INSERT_ENTRIES, rows)
-    session.execute(_SET_HEAD_HASH, {"last_hash": prev_hash})
+    return prev_hash
 
 
 # Core statements on the tables, built once: each round trip under the head's lock is one
@@ -212,11 +217,7 @@ def _append_in_one_statement(session: Session, pending: list[tuple[RecordedEntry
     )
     last_seq, first_prev_hash = session.execute(_APPEND_POSTGRESQL, {"entries": given}).one()
     # The same links in Python, for the recorded entries (microseconds, after the statement).
-    prev_hash = first_prev_hash
-    for seq, (entry, unlinked) in enumerate(pending, start=last_seq - len(pending) + 1):
-        entry.seq = seq
-        entry.prev_hash = prev_hash
-        entry.hash = prev_hash = _linked_digest(prev_hash, unlinked, seq)
+    _link(pending, last_seq, first_prev_hash)
 
 
 # ``_linked_digest`` in SQL: sha256(prev_hash || canonical JSON up to "seq": || seq || "}").

@@ -1175,7 +1175,7 @@ def _without_unused_parts_and_styles(document: Document) -> None:
     styles = document.styles.element
     by_id = {style.get(qn("w:styleId")): style for style in styles.findall(qn("w:style"))}
     wanted = {i for i, style in by_id.items() if style.get(qn("w:default")) == "1"}
-    wanted |= set(STYLE_REFERENCE.findall(text))
+    wanted |= set(STYLE_REFERENCE.findall(text)) & by_id.keys()
     while True:  # and the styles those are based on, linked to or followed by
         found = (STYLE_REFERENCE.findall(etree.tostring(by_id[i]).decode()) for i in wanted)
         more = set().union(*found) & by_id.keys() - wanted
