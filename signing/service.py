@@ -91,13 +91,12 @@ def prepare_signature_fields(pdf: bytes, field_specs: Sequence[SignatureFieldSpe
     exists, and PDF-LT wants every signer's field laid out in advance (document K: chair, then
     secretary).
     """
-    reader = _open_reader(pdf)
-    if reader.embedded_signatures:
+    writer = _open_writer(pdf)
+    if writer.prev.embedded_signatures:
         raise SignatureFieldError(
             "signature fields must be created before the first signature",
             field_name=",".join(spec.name for spec in field_specs),
         )
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
     existing = {name for name, _, _ in fields.enumerate_sig_fields(writer)}
     for spec in field_specs:
         if spec.name in existing:
@@ -264,8 +263,8 @@ class SigningService:
         request: SignatureRequest,
         timestamper: ConfiguredTimeStamper,
     ) -> PreparedSignature:
-        reader = _open_reader(pdf)
-        _check_field(reader, request)
+        writer = _open_writer(pdf)
+        _check_field(writer.prev, request)
         snapshot = await self.revocation.snapshot_for(signer, timestamper)
         context = self.revocation.validation_context(snapshot)
         role = request.role or signer.position
@@ -303,7 +302,6 @@ class SigningService:
                 else None
             ),
         )
-        writer = IncrementalPdfFileWriter(BytesIO(pdf))
         signing_time = datetime.now(self._zone)
         try:
             session = pdf_signer.init_signing_session(
@@ -424,16 +422,17 @@ def _claimed_role(role: str) -> cms.AttCertAttribute:
     )
 
 
-def _open_reader(pdf: bytes) -> PdfFileReader:
+def _open_writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    """A writer for an incremental update; its reader (``prev``) is the one parse of ``pdf``."""
     if not pdf.startswith(b"%PDF-"):
         raise InvalidDocument("the input is not a PDF", reason="no_pdf_header")
     try:
-        reader = PdfFileReader(BytesIO(pdf))
+        writer = IncrementalPdfFileWriter(BytesIO(pdf))
     except (PdfError, ValueError) as exc:
         raise InvalidDocument("the PDF cannot be parsed", reason=str(exc)[:200]) from exc
-    if reader.encrypted:
+    if writer.prev.encrypted:
         raise InvalidDocument("encrypted PDFs are not accepted (PDF-LT)", reason="encrypted")
-    return reader
+    return writer
 
 
 def _check_field(reader: PdfFileReader, request: SignatureRequest) -> None:

@@ -123,7 +123,8 @@ def check_pdfa(pdf: bytes, *, require_recipients: bool = True) -> tuple[PdfAProb
             PdfAProblem(PdfAProblemCode.HEADER_VERSION, f"header is {found!r}, not %PDF-1.7")
         )
     try:
-        document = pikepdf.open(io.BytesIO(pdf))
+        # Read as written: the walk below finds inherited resources itself.
+        document = pikepdf.open(io.BytesIO(pdf), inherit_page_attributes=False)
     except pikepdf.PasswordError:
         return (*problems, PdfAProblem(PdfAProblemCode.ENCRYPTED, "the PDF is encrypted"))
     except pikepdf.PdfError as error:

@@ -64,6 +64,7 @@ RDF_NAMESPACE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
 DC_NAMESPACE = "http://purl.org/dc/elements/1.1/"
 XMP_NAMESPACE = "http://ns.adobe.com/xap/1.0/"
+PDF_NAMESPACE = "http://ns.adobe.com/pdf/1.3/"
 XMPIDQ_NAMESPACE = "http://ns.adobe.com/xmp/Identifier/qual/1.0/"
 PDFA_ID_NAMESPACE = "http://www.aiim.org/pdfa/ns/id/"
 PDFA_EXTENSION_NAMESPACE = "http://www.aiim.org/pdfa/ns/extension/"
@@ -151,7 +152,9 @@ class PdfLtMetadata:
 def apply_pdflt_metadata(pdf: bytes, metadata: PdfLtMetadata) -> bytes:
     """Return ``pdf`` with PDF-LT Level A XMP metadata and a 1.7 header."""
     try:
-        document = pikepdf.open(io.BytesIO(pdf))
+        # Page attributes stay where the PDF puts them: pushing inherited ones down to every
+        # page (pikepdf's default) was most of the cost of opening LibreOffice's output.
+        document = pikepdf.open(io.BytesIO(pdf), inherit_page_attributes=False)
     except pikepdf.PdfError as error:
         raise PdfLtMetadataError(f"not a readable PDF: {type(error).__name__}") from error
     with document:
@@ -166,7 +169,9 @@ def apply_pdflt_metadata(pdf: bytes, metadata: PdfLtMetadata) -> bytes:
         )
         _sync_document_info(document, metadata)
         output = io.BytesIO()
-        document.save(output, min_version=PDF_VERSION)
+        # The XMP carries no pdf:PDFVersion (it is dropped above), so pikepdf need not parse
+        # the packet again to keep one in step with the header.
+        document.save(output, min_version=PDF_VERSION, fix_metadata_version=False)
     return output.getvalue()
 
 
@@ -210,6 +215,8 @@ _REPLACED_PROPERTIES = frozenset(
         _q(PDFA_ID_NAMESPACE, "conformance"),
         _q(PDFA_ID_NAMESPACE, "amd"),
         _q(PDFA_ID_NAMESPACE, "corr"),
+        # Optional, and the header says it; an input's old value would contradict the 1.7.
+        _q(PDF_NAMESPACE, "PDFVersion"),
     }
 )
 
