@@ -142,18 +142,13 @@ def documents_of(session: Session, batch: Batch) -> list[Document]:
     )
 
 
-def next_signature(session: Session, public_id: str) -> int | None:
+def next_signature(session: Session, document: Document) -> int | None:
     """For a batch that signs: the signer to sign this document next, if any (None when the
     document is in no such batch, the batch was cancelled, or every signer has signed)."""
-    row = session.execute(
-        select(Document, Batch)
-        .join(Batch, Document.batch_id == Batch.id)
-        .where(Document.public_id == public_id)
-    ).first()
-    if row is None:
+    if document.batch_id is None:
         return None
-    document, batch = row.tuple()
-    if not batch.sign or batch.status == BatchState.cancelled:
+    batch = session.get(Batch, document.batch_id)
+    if batch is None or not batch.sign or batch.status == BatchState.cancelled:
         return None
     if document.status != DocumentStatus.generated or document.failure is not None:
         return None

@@ -37,9 +37,9 @@ from templates.pdflt import (
 from templates.rendering import render_validated, template_bytes, template_version, validate
 from templates.schemas import Envelope
 from templates.types import DocumentType, TemplateError, document_type
-from tiltas import documents
+from tiltas import batches, documents
 from tiltas.db import transaction
-from tiltas.models import utcnow
+from tiltas.models import Document, utcnow
 from tiltas.storage import FileStore, StorageError, StorageFull
 from workers.signing_runtime import SigningRuntime
 
@@ -96,9 +96,9 @@ def signer_boxes(
     pdf: bytes, envelope: dict[str, Any]
 ) -> tuple[int, dict[int, tuple[int, int, int, int]]]:
     """The last page and each signer's box on it (by 1-based position), convicts included."""
-    with pikepdf.open(io.BytesIO(pdf)) as opened:
+    with pikepdf.open(io.BytesIO(pdf), inherit_page_attributes=False) as opened:
         last_page = len(opened.pages) - 1
-        media_box = [float(v) for v in opened.pages[last_page].MediaBox]
+        media_box = [float(v) for v in opened.pages[last_page].mediabox]  # inherited or not
     count = len(envelope.get("signers", []))
     boxes = signature_boxes(media_box[2] - media_box[0], count)
     return last_page, dict(enumerate(boxes, start=1))
@@ -119,20 +119,33 @@ def with_signature_fields(pdf: bytes, envelope: dict[str, Any]) -> bytes:
 
 
 @dataclass(frozen=True)
+class StepOutcome:
+    """A pipeline step's result: the document's status afterwards and, in a batch that signs,
+    whose signature comes next (read in the step's own last transaction)."""
+
+    status: str
+    next_signer: int | None = None
+
+    @classmethod
+    def of(cls, session: Session, document: Document) -> StepOutcome:
+        return cls(document.status, batches.next_signature(session, document))
+
+
+@dataclass(frozen=True)
 class DocumentPipeline:
     sessions: sessionmaker[Session]
     store: FileStore
     converter: ConverterPool
 
-    def generate(self, public_id: str) -> str:
-        """Produce the document; returns its status afterwards. Raises only transient
-        conversion errors (for the caller to retry)."""
+    def generate(self, public_id: str) -> StepOutcome:
+        """Produce the document. Raises only transient conversion errors (for the caller to
+        retry)."""
         with transaction(self.sessions) as session:
             document = documents.load_for_generation(session, public_id)
             if document is None:
-                return "missing"
+                return StepOutcome("missing")
             if document.status != documents.DocumentStatus.requested:
-                return document.status
+                return StepOutcome.of(session, document)
             type_id, envelope_json, data_json = document.type_id, document.envelope, document.data
             template_sha = document.template_version
 
@@ -154,7 +167,9 @@ class DocumentPipeline:
             StorageError,
             SigningError,
         ) as error:
-            return self.fail(public_id, getattr(error, "code", type(error).__name__), str(error))
+            return StepOutcome(
+                self.fail(public_id, getattr(error, "code", type(error).__name__), str(error))
+            )
 
         try:
             sha256 = self.store.put(pdf)
@@ -164,17 +179,17 @@ class DocumentPipeline:
             with transaction(self.sessions) as session:
                 document = documents.load_for_generation(session, public_id)
                 if document is None:
-                    return "missing"
+                    return StepOutcome("missing")
                 if document.status == documents.DocumentStatus.requested:
                     documents.record_step_failure(document, error.code, str(error))
-                return document.status
+                return StepOutcome(document.status)
         with transaction(self.sessions) as session:
             document = documents.load_for_generation(session, public_id)
             if document is None:
-                return "missing"
+                return StepOutcome("missing")
             if document.status == documents.DocumentStatus.requested:
                 documents.mark_generated(document, sha256, len(pdf), utcnow())
-            return document.status
+            return StepOutcome.of(session, document)
 
     def fail(self, public_id: str, code: str, message: str) -> str:
         log.warning("document %s failed: %s", public_id, code)
@@ -205,19 +220,19 @@ class DocumentSigner:
     store: FileStore
     runtime: SigningRuntime
 
-    def sign(self, public_id: str, index: int) -> str:
+    def sign(self, public_id: str, index: int) -> StepOutcome:
         with transaction(self.sessions) as session:
             document = documents.load_for_generation(session, public_id)
             if document is None:
-                return "missing"
+                return StepOutcome("missing")
             if any(s["index"] == index for s in document.signatures):
-                return document.status
+                return StepOutcome.of(session, document)
             signer_entry = dict(document.envelope["signers"][index - 1])
             author_code = document.envelope["author"]["code"]
             title = document.envelope.get("title") or document_type(document.type_id).title
             current = document.pdf_sha256
         if current is None:
-            return "missing"
+            return StepOutcome("missing")
         pdf = self.store.get(current)
         key = self.runtime.signer_for(author_code, signer_entry["role"])
         role = signer_entry.get("position") or signer_entry["role"]
@@ -231,20 +246,20 @@ class DocumentSigner:
         except SIGNING_UNAVAILABLE:
             raise
         except SigningError as error:
-            return self.record_failure(public_id, error.code, str(error))
+            return StepOutcome(self.record_failure(public_id, error.code, str(error)))
         try:
             sha256 = self.store.put(signed)
         except StorageFull as error:
-            return self.record_failure(public_id, error.code, str(error))
+            return StepOutcome(self.record_failure(public_id, error.code, str(error)))
         with transaction(self.sessions) as session:
             document = documents.load_for_generation(session, public_id)
             if document is None:
-                return "missing"
+                return StepOutcome("missing")
             if not any(s["index"] == index for s in document.signatures):
                 documents.record_signature(
                     document, index, key.signer_name, role, sha256, len(signed)
                 )
-            return document.status
+            return StepOutcome.of(session, document)
 
     def record_failure(self, public_id: str, code: str, message: str) -> str:
         log.warning("signing %s failed: %s", public_id, code)

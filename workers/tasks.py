@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from signing.errors import TimestampUnavailable
 from templates.conversion import ConverterPool, ConverterPoolSettings
-from tiltas import audit, batches, deadline_tracking, requeue, webhook_dispatch
+from tiltas import audit, deadline_tracking, requeue, webhook_dispatch
 from tiltas.db import make_engine, make_sessionmaker, transaction
 from tiltas.messaging import (
     ARCHIVE_RENEW,
@@ -44,6 +44,7 @@ from workers.pipeline import (
     AcknowledgementRecorder,
     DocumentPipeline,
     DocumentSigner,
+    StepOutcome,
 )
 from workers.remote_signing import RemoteSignatures
 from workers.signing_runtime import signing_runtime_for
@@ -128,30 +129,30 @@ def verify_audit_chain(self: Any) -> dict[str, Any]:
     }
 
 
-@shared_task(name=GENERATE_DOCUMENT, max_retries=8, **DOCUMENT_TASK)  # type: ignore[untyped-decorator]
+# The two pipeline steps store no task result: the document's row says how each went and
+# nothing waits on the task, so a result would only be one more write to Redis per step.
+@shared_task(name=GENERATE_DOCUMENT, max_retries=8, ignore_result=True, **DOCUMENT_TASK)  # type: ignore[untyped-decorator]
 def generate_document(self: Any, public_id: str) -> str:
     """Render, convert, check and store one requested document (idempotent by id)."""
     pipeline = pipeline_for(_settings(self))
     try:
-        status = pipeline.generate(public_id)
+        outcome = pipeline.generate(public_id)
     except TRANSIENT_CONVERSION_ERRORS as error:
         if self.request.retries >= self.max_retries:
             return pipeline.fail(public_id, error.code, str(error))
         raise self.retry(countdown=min(60, 2**self.request.retries), exc=error) from error
-    _continue_batch(self, public_id)
-    return status
+    return _continue_batch(self, public_id, outcome)
 
 
-def _continue_batch(task: Any, public_id: str) -> None:
+def _continue_batch(task: Any, public_id: str, outcome: StepOutcome) -> str:
     """In a batch that signs, hand the document to its next signer (a repeated hand-over is
     harmless: signing is idempotent by document and signer)."""
-    with transaction(_sessions(_settings(task).resolved_database_url)) as session:
-        index = batches.next_signature(session, public_id)
-    if index is not None:
-        task.app.send_task(SIGN_DOCUMENT, args=[public_id, index])
+    if outcome.next_signer is not None:
+        task.app.send_task(SIGN_DOCUMENT, args=[public_id, outcome.next_signer])
+    return outcome.status
 
 
-@shared_task(name=SIGN_DOCUMENT, max_retries=12, **DOCUMENT_TASK)  # type: ignore[untyped-decorator]
+@shared_task(name=SIGN_DOCUMENT, max_retries=12, ignore_result=True, **DOCUMENT_TASK)  # type: ignore[untyped-decorator]
 def sign_document(self: Any, public_id: str, index: int) -> str:
     """Sign one signer's field (idempotent by document and signer). Fail closed: when no TSA
     answers nothing is signed; the failure is recorded and the task tries again later."""
@@ -162,14 +163,13 @@ def sign_document(self: Any, public_id: str, index: int) -> str:
         signing_runtime_for(settings),
     )
     try:
-        status = signer.sign(public_id, index)
+        outcome = signer.sign(public_id, index)
     except SIGNING_UNAVAILABLE as error:
         signer.record_failure(public_id, error.code, str(error))
         if self.request.retries >= self.max_retries:
             return error.code
         raise self.retry(countdown=min(600, 5 * 2**self.request.retries), exc=error) from error
-    _continue_batch(self, public_id)
-    return status
+    return _continue_batch(self, public_id, outcome)
 
 
 def _remote_signatures(settings: Settings) -> RemoteSignatures:

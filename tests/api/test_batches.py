@@ -17,7 +17,9 @@ from tests.support.documents import running_worker
 from tests.support.factories import World, protocols
 from tiltas.access import Role
 from tiltas.messaging import GENERATE_DOCUMENT
+from tiltas.metrics import redis_for
 from tiltas.models import Document
+from tiltas.queues import WorkQueue
 from tiltas.settings import Settings
 from workers.app import make_celery
 
@@ -98,12 +100,17 @@ def test_cancel_stops_what_has_not_started(world: World, settings: Settings) -> 
         world.client.post(f"/v1/batches/{job['id']}/cancel", headers=commission).json() == cancelled
     )
     made = world.client.get(f"/v1/batches/{job['id']}/documents", headers=commission).json()
+    app = make_celery(settings)
+    for document in made:  # run here: each finds nothing to do
+        assert app.tasks[GENERATE_DOCUMENT].apply(args=[document["id"]]).get() == "cancelled"
+    broker = redis_for(settings.resolved_broker_url)
+    assert broker.llen(WorkQueue.convert.value) == 3  # queued with the batch
     with running_worker(settings):
-        # The generation tasks queued with the batch run, and each finds nothing to do.
-        app = make_celery(settings)
-        for document in made:
-            outcome = app.send_task(GENERATE_DOCUMENT, args=[document["id"]])
-            assert outcome.get(timeout=300) == "cancelled"
+        # The generation tasks queued with the batch run (taken and acknowledged).
+        deadline = time.monotonic() + 300
+        while broker.llen(WorkQueue.convert.value) or broker.hlen("unacked"):
+            assert time.monotonic() < deadline, "the queued generation tasks never ran"
+            time.sleep(0.2)
     after = world.client.get(f"/v1/batches/{job['id']}", headers=commission).json()
     assert after["counts"]["cancelled"] == 3 and after["counts"]["generated"] == 0
 

@@ -64,7 +64,7 @@ def test_every_type_becomes_a_checked_pdfa(
     pipeline: DocumentPipeline, type_id: str, tmp_path: Path
 ) -> None:
     public_id = _request(pipeline, type_id)
-    assert pipeline.generate(public_id) == "generated"
+    assert pipeline.generate(public_id).status == "generated"
     document = _document(pipeline, public_id)
     pdf = pipeline.store.get(document.pdf_sha256 or "")
     envelope, _ = sample(type_id)
@@ -76,16 +76,16 @@ def test_every_type_becomes_a_checked_pdfa(
 
 def test_generation_is_idempotent(pipeline: DocumentPipeline) -> None:
     public_id = _request(pipeline, "A")
-    assert pipeline.generate(public_id) == "generated"
+    assert pipeline.generate(public_id).status == "generated"
     first = _document(pipeline, public_id)
-    assert pipeline.generate(public_id) == "generated"
+    assert pipeline.generate(public_id).status == "generated"
     again = _document(pipeline, public_id)
     assert again.version == first.version and again.pdf_sha256 == first.pdf_sha256
 
 
 def test_missing_template_version_fails_the_document(pipeline: DocumentPipeline) -> None:
     public_id = _request(pipeline, "A", template="0" * 64)
-    assert pipeline.generate(public_id) == "failed"
+    assert pipeline.generate(public_id).status == "failed"
     document = _document(pipeline, public_id)
     assert document.pdf_sha256 is None
     assert document.failure is not None and document.failure["code"] == "stored_file_missing"
@@ -105,7 +105,7 @@ class _PlainPdfConverter:
 def test_a_failing_pdfa_check_stores_nothing(pipeline: DocumentPipeline) -> None:
     broken = dataclasses.replace(pipeline, converter=_PlainPdfConverter())  # type: ignore[arg-type]
     public_id = _request(pipeline, "A")
-    assert broken.generate(public_id) == "failed"
+    assert broken.generate(public_id).status == "failed"
     document = _document(pipeline, public_id)
     assert document.pdf_sha256 is None
     assert document.failure is not None and document.failure["code"] == "pdfa_check_failed"
