@@ -57,7 +57,8 @@ from signing.config import (
 )
 from signing.dev_pki import DEV_NOT_QUALIFIED_TEXT, ensure_dev_pki
 from signing.dev_responders import DevResponders
-from signing.service import SigningService, prepare_signature_fields
+from signing.service import SigningService
+from signing.signature_fields import prepare_signature_fields
 from signing.verification import Indication, VerificationPolicy, Verifier
 
 

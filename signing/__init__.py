@@ -2,8 +2,8 @@
 
 Light imports only here (configuration and errors); the pyHanko-backed parts load on use:
 
-- ``signing.service``: ``SigningService`` (sign_pades, async_sign_pades) and
-  ``prepare_signature_fields``
+- ``signing.service``: ``SigningService`` (sign_pades, async_sign_pades)
+- ``signing.signature_fields``: ``prepare_signature_fields``, ``add_signature_fields``
 - ``signing.remote``: ``RemoteSigning`` (prepare -> complete)
 - ``signing.acknowledgement``: ``place_signature_image``
 - ``signing.validation``: ``async_validate_signed_pdf``

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import threading
 import weakref
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from io import BytesIO
@@ -45,7 +45,7 @@ from pyhanko.sign.signers.pdf_signer import (
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
 
-from signing.config import SignatureFieldSpec, SignatureRequest, SigningConfig
+from signing.config import SignatureRequest, SigningConfig
 from signing.errors import (
     InvalidDocument,
     KeyUnavailable,
@@ -66,7 +66,7 @@ from signing.xmp_preservation import install as keep_xmp_as_written
 keep_xmp_as_written()
 cache_signing_certificates()
 
-__all__ = ["PdfLtSigner", "PreparedSignature", "SigningService", "prepare_signature_fields"]
+__all__ = ["PdfLtSigner", "PreparedSignature", "SigningService"]
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -82,32 +82,6 @@ class PdfLtSigner(PdfSigner):
     def register_extensions(self, pdf_out: Any, *, md_algorithm: str) -> None:
         pdf_out.ensure_output_version(version=(1, 7))
         pdf_out.register_extension(ESIC_EXTENSION_1)
-
-
-def prepare_signature_fields(pdf: bytes, field_specs: Sequence[SignatureFieldSpec]) -> bytes:
-    """Add empty signature fields in one incremental update; do it before the first signature.
-
-    A field added after a signature is an illegal modification once a certification signature
-    exists, and PDF-LT wants every signer's field laid out in advance (document K: chair, then
-    secretary).
-    """
-    writer = _open_writer(pdf)
-    if writer.prev.embedded_signatures:
-        raise SignatureFieldError(
-            "signature fields must be created before the first signature",
-            field_name=",".join(spec.name for spec in field_specs),
-        )
-    existing = {name for name, _, _ in fields.enumerate_sig_fields(writer)}
-    for spec in field_specs:
-        if spec.name in existing:
-            raise SignatureFieldError("signature field already exists", field_name=spec.name)
-        fields.append_signature_field(
-            writer, fields.SigFieldSpec(spec.name, on_page=spec.page, box=spec.box)
-        )
-        existing.add(spec.name)
-    out = BytesIO()
-    writer.write(out)  # type: ignore[no-untyped-call]
-    return out.getvalue()
 
 
 @dataclass

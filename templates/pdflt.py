@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pikepdf
@@ -149,8 +149,11 @@ class PdfLtMetadata:
         return self.creators or tuple(author.name for author in self.authors)
 
 
-def apply_pdflt_metadata(pdf: bytes, metadata: PdfLtMetadata) -> bytes:
-    """Return ``pdf`` with PDF-LT Level A XMP metadata and a 1.7 header."""
+def apply_pdflt_metadata(
+    pdf: bytes, metadata: PdfLtMetadata, edit: Callable[[pikepdf.Pdf], None] | None = None
+) -> bytes:
+    """Return ``pdf`` with PDF-LT Level A XMP metadata and a 1.7 header; ``edit`` makes
+    further changes in the same pass (one parse, one write)."""
     try:
         # Page attributes stay where the PDF puts them: pushing inherited ones down to every
         # page (pikepdf's default) was most of the cost of opening LibreOffice's output.
@@ -168,6 +171,8 @@ def apply_pdflt_metadata(pdf: bytes, metadata: PdfLtMetadata) -> bytes:
             Subtype=pikepdf.Name.XML,
         )
         _sync_document_info(document, metadata)
+        if edit is not None:
+            edit(document)
         output = io.BytesIO()
         # The XMP carries no pdf:PDFVersion (it is dropped above), so pikepdf need not parse
         # the packet again to keep one in step with the header.

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from signing.acknowledgement import place_signature_image
 from signing.config import SignatureFieldSpec, SignatureRequest
 from signing.errors import RevocationUnavailable, SigningError, TimestampUnavailable
-from signing.service import prepare_signature_fields
+from signing.signature_fields import add_signature_fields
 from templates.conversion import (
     ConversionError,
     ConverterBusy,
@@ -93,29 +93,30 @@ def signature_boxes(page_width: float, count: int) -> list[tuple[int, int, int, 
 
 
 def signer_boxes(
-    pdf: bytes, envelope: dict[str, Any]
+    document: pikepdf.Pdf, envelope: dict[str, Any]
 ) -> tuple[int, dict[int, tuple[int, int, int, int]]]:
     """The last page and each signer's box on it (by 1-based position), convicts included."""
-    with pikepdf.open(io.BytesIO(pdf), inherit_page_attributes=False) as opened:
-        last_page = len(opened.pages) - 1
-        media_box = [float(v) for v in opened.pages[last_page].mediabox]  # inherited or not
+    last_page = len(document.pages) - 1
+    media_box = [float(v) for v in document.pages[last_page].mediabox]  # inherited or not
     count = len(envelope.get("signers", []))
     boxes = signature_boxes(media_box[2] - media_box[0], count)
     return last_page, dict(enumerate(boxes, start=1))
 
 
-def with_signature_fields(pdf: bytes, envelope: dict[str, Any]) -> bytes:
+def add_official_signature_fields(document: pikepdf.Pdf, envelope: dict[str, Any]) -> None:
     """Create every official's signature field before the first signature (DOMAIN.md §9);
     a convict's box stays free for a signature-pad image."""
     signers = documents.official_signers(envelope)
     if not signers:
-        return pdf
-    page, boxes = signer_boxes(pdf, envelope)
-    specs = [
-        SignatureFieldSpec(documents.signature_field_name(index), page=page, box=boxes[index])
-        for index, _ in signers
-    ]
-    return prepare_signature_fields(pdf, specs)
+        return
+    page, boxes = signer_boxes(document, envelope)
+    add_signature_fields(
+        document,
+        [
+            SignatureFieldSpec(documents.signature_field_name(index), page=page, box=boxes[index])
+            for index, _ in signers
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,12 @@ class DocumentPipeline:
             source = self._template(type_id, template_sha)
             docx = render_validated(kind, envelope, data, source)
             pdf = self.converter.convert(docx)
-            pdf = apply_pdflt_metadata(pdf, pdflt_metadata(kind, envelope))
+            pdf = apply_pdflt_metadata(
+                pdf,
+                pdflt_metadata(kind, envelope),
+                lambda document: add_official_signature_fields(document, envelope_json),
+            )
             ensure_pdfa(pdf, require_recipients=bool(envelope.recipients))
-            pdf = with_signature_fields(pdf, envelope_json)
         except TRANSIENT_CONVERSION_ERRORS:
             raise
         except (
@@ -299,10 +303,10 @@ class AcknowledgementRecorder:
                 if current is None:
                     return "missing"
                 position = documents.convict_position(envelope)
-                page, boxes = signer_boxes(self.store.get(current), envelope)
-                placed = place_signature_image(
-                    self.store.get(current), upload, page=page, box=boxes[position or 1]
-                )
+                pdf = self.store.get(current)
+                with pikepdf.open(io.BytesIO(pdf), inherit_page_attributes=False) as opened:
+                    page, boxes = signer_boxes(opened, envelope)
+                placed = place_signature_image(pdf, upload, page=page, box=boxes[position or 1])
                 changes: dict[str, Any] = {
                     "pdf_sha256": self.store.put(placed),
                     "pdf_size": len(placed),

@@ -12,7 +12,8 @@ from PIL import Image, ImageDraw
 from signing.acknowledgement import place_signature_image
 from signing.config import SignatureFieldSpec, SignatureRequest
 from signing.errors import InvalidDocument
-from signing.service import SigningService, prepare_signature_fields
+from signing.service import SigningService
+from signing.signature_fields import prepare_signature_fields
 from signing.validation import DocumentValidation
 
 

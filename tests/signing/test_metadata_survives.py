@@ -10,7 +10,8 @@ from collections.abc import Callable
 import pikepdf
 
 from signing.config import SignatureFieldSpec, SignatureRequest
-from signing.service import SigningService, prepare_signature_fields
+from signing.service import SigningService
+from signing.signature_fields import prepare_signature_fields
 from signing.validation import DocumentValidation
 from signing.xmp_preservation import update_xmp_dates
 from templates.pdfa import PdfAProblemCode, check_pdfa

@@ -11,7 +11,8 @@ import pytest
 from signing.config import SignatureFieldSpec, SignatureRequest, SigningConfig
 from signing.dev_responders import DevResponders
 from signing.errors import SignatureFieldError
-from signing.service import SigningService, prepare_signature_fields
+from signing.service import SigningService
+from signing.signature_fields import prepare_signature_fields
 from signing.validation import DocumentValidation
 
 ORGANISATION = "188000000"

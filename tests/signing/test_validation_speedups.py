@@ -24,7 +24,8 @@ from signing import validation_speedups
 from signing.config import SignatureFieldSpec, SignatureRequest
 from signing.dev_pki import DevPki
 from signing.keys import load_certificates
-from signing.service import SigningService, prepare_signature_fields
+from signing.service import SigningService
+from signing.signature_fields import prepare_signature_fields
 from signing.verification import VerificationPolicy, verify_pdf_in_process
 
 ORGANISATION = "188000000"

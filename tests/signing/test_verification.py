@@ -19,7 +19,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from signing.config import SignatureFieldSpec, SignatureRequest
 from signing.dev_pki import DevPki
 from signing.report_xml import VR_NAMESPACE, validation_report_xml
-from signing.service import SigningService, prepare_signature_fields
+from signing.service import SigningService
+from signing.signature_fields import prepare_signature_fields
 from signing.verification import (
     Indication,
     LtvLevel,
