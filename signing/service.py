@@ -37,10 +37,12 @@ from pyhanko.sign.signers.constants import ESIC_EXTENSION_1
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.signers.pdf_signer import (
+    DSSContentSettings,
     PdfSigningSession,
     PdfTBSDocument,
     PostSignInstructions,
     PreSignValidationStatus,
+    TimestampDSSContentSettings,
 )
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
@@ -257,6 +259,16 @@ class SigningService:
             certify=False,
             embed_validation_info=True,
             use_pades_lta=True,
+            # The validation data for the signature and for the document timestamp go into
+            # the timestamp's revision: one incremental update fewer (pyHanko's default
+            # re-read and re-wrote the whole file once more to add the TSA's data after it).
+            # That needs the DSS without VRI entries, which PAdES no longer uses.
+            dss_settings=DSSContentSettings(
+                include_vri=False,
+                next_ts_settings=TimestampDSSContentSettings(
+                    include_vri=False, update_before_ts=True
+                ),
+            ),
             validation_context=context,
             cades_signed_attr_spec=cades_attributes,
         )
