@@ -19,6 +19,10 @@ class QueueUnavailable(TiltasError):
     code = "queue_unavailable"
 
 
+# Tasks are sent with ignore_result: the API never waits on one, and otherwise Celery's Redis
+# result backend opens a subscription for each task's result as it sends it.
+
+
 def make_producer(settings: Settings) -> Celery:
     producer = Celery("tiltas-api")
     producer.conf.update(celery_config(settings))
@@ -28,7 +32,7 @@ def make_producer(settings: Settings) -> Celery:
 def enqueue(producer: Celery, task: str, args: list[object]) -> None:
     """Hand a task to the workers, or raise ``QueueUnavailable`` (503) if the broker is away."""
     try:
-        producer.send_task(task, args=args, retry=False)
+        producer.send_task(task, args=args, retry=False, ignore_result=True)
     except Exception as error:  # any broker failure: the request changed nothing to lose
         raise QueueUnavailable("the work queue is unreachable; try again shortly") from error
 
@@ -38,7 +42,7 @@ def enqueue_stored(producer: Celery, task: str, args: list[object]) -> bool:
     away the request still succeeds: the re-enqueue sweep (``tiltas.requeue``) finds the
     document later. Returns whether the task was queued now."""
     try:
-        producer.send_task(task, args=args, retry=False)
+        producer.send_task(task, args=args, retry=False, ignore_result=True)
     except Exception as error:  # any broker failure: the database still holds the work
         log.warning("%s left to the re-enqueue sweep (%s)", task, type(error).__name__)
         return False

@@ -148,7 +148,7 @@ def _continue_batch(task: Any, public_id: str, outcome: StepOutcome) -> str:
     """In a batch that signs, hand the document to its next signer (a repeated hand-over is
     harmless: signing is idempotent by document and signer)."""
     if outcome.next_signer is not None:
-        task.app.send_task(SIGN_DOCUMENT, args=[public_id, outcome.next_signer])
+        task.app.send_task(SIGN_DOCUMENT, args=[public_id, outcome.next_signer], ignore_result=True)
     return outcome.status
 
 
@@ -233,9 +233,9 @@ def requeue_documents(self: Any) -> dict[str, int]:
             limit=REQUEUE_LIMIT,
         )
     for public_id in found.generate:
-        self.app.send_task(GENERATE_DOCUMENT, args=[public_id])
+        self.app.send_task(GENERATE_DOCUMENT, args=[public_id], ignore_result=True)
     for public_id, index in found.sign:
-        self.app.send_task(SIGN_DOCUMENT, args=[public_id, index])
+        self.app.send_task(SIGN_DOCUMENT, args=[public_id, index], ignore_result=True)
     return {"generate": len(found.generate), "sign": len(found.sign)}
 
 
