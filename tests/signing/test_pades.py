@@ -61,6 +61,9 @@ def test_signature_is_b_lta_with_pdf_lt_entries(
     assert any(a["type"].native == "signature_time_stamp_token" for a in unsigned_attrs)
     assert "/DSS" in reader.root
     assert len(reader.embedded_timestamp_signatures) == 1
+    # two incremental updates: the signature, then the DSS with the document timestamp
+    assert signed.count(b"%%EOF") == pdfa_bytes.count(b"%%EOF") + 2
+    assert "/VRI" not in reader.root["/DSS"]
 
     report = validator(signed)
     (check,) = report.signatures

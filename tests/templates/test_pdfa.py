@@ -251,6 +251,21 @@ def test_other_extension_schemas_are_kept(good_pdf: bytes) -> None:
     assert sorted(uris) == sorted([other, LTUD_NAMESPACE])
 
 
+def test_an_old_pdf_version_in_the_xmp_is_dropped(good_pdf: bytes) -> None:
+    pdf_namespace = "http://ns.adobe.com/pdf/1.3/"
+
+    def claim_version_14(xmp: etree._Element) -> None:
+        description = xmp.find(f".//{q(RDF_NAMESPACE, 'Description')}")
+        assert description is not None
+        etree.SubElement(description, q(pdf_namespace, "PDFVersion")).text = "1.4"
+
+    with_version = edit_xmp(good_pdf, claim_version_14)
+    assert list(xmp_of(with_version).iter(q(pdf_namespace, "PDFVersion")))
+    result = apply_pdflt_metadata(with_version, NOTICE_A)
+    assert list(xmp_of(result).iter(q(pdf_namespace, "PDFVersion"))) == []
+    assert result.startswith(b"%PDF-1.7")
+
+
 def test_several_creators_drop_the_single_valued_author_entry(libreoffice_pdf: bytes) -> None:
     metadata = PdfLtMetadata(
         title="Komisijos posėdžio protokolas",
