@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from tiltas.access import CaseKind
 from tiltas.apikeys import Principal
@@ -157,6 +157,22 @@ def _progress(
     return _Progress(documents, steps, today)
 
 
+_DEADLINE_COLUMNS = load_only(
+    Document.id,
+    Document.case_id,
+    Document.type_id,
+    Document.status,
+    Document.created_at,
+    Document.envelope,
+    Document.generated_at,
+    Document.signed_at,
+    Document.acknowledgement,
+)
+"""The columns of a document that deadlines are computed from: its other JSON (data,
+signatures, history, renewals) cost more to decode than the computation, and a case's
+deadlines are recomputed whenever its request G changes."""
+
+
 @lru_cache(maxsize=4096)
 def _release_terms(calendar: WorkingDayCalendar, release_date: dt.date) -> CaseTerms:
     """Process A's terms depend only on the (immutable) calendar and the date: a list of an
@@ -226,7 +242,11 @@ def compute_case_deadlines(
     session: Session, case: Case, calendar: WorkingDayCalendar, today: dt.date
 ) -> list[CaseDeadline]:
     """The case's deadlines from its documents and their delivery steps (not audited)."""
-    documents = list(session.scalars(select(Document).where(Document.case_id == case.id)))
+    documents = list(
+        session.scalars(
+            select(Document).options(_DEADLINE_COLUMNS).where(Document.case_id == case.id)
+        )
+    )
     events = events_by_document(session, [d.id for d in documents])
     return _deadlines_of(case, documents, events, calendar, today)
 
@@ -265,7 +285,9 @@ def deadlines_of_cases(
         case_ids = select(CaseParticipant.case_id).where(
             CaseParticipant.organisation_id == of_organisation
         )
-    for row in session.scalars(select(Document).where(Document.case_id.in_(case_ids))):
+    for row in session.scalars(
+        select(Document).options(_DEADLINE_COLUMNS).where(Document.case_id.in_(case_ids))
+    ):
         documents_by_case[row.case_id or 0].append(row)
     events = events_by_document(
         session, [d.id for docs in documents_by_case.values() for d in docs]

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.deliveries import moment, new_case, on_day, stored_document
@@ -292,3 +292,37 @@ def test_a_settled_case_is_left_out_of_later_sweeps(world: World) -> None:
     assert _sweep(world, "2026-11-10T09:00").cases == 2
     assert _sweep(world, "2026-11-10T10:00").cases == 1  # only the case with unmet documents
     assert {kind for _type, kind in _status_events(world, busy)} >= {NOTICE}
+
+
+def test_a_recomputation_decodes_only_what_deadlines_are_computed_from(world: World) -> None:
+    """A case's deadlines are recomputed whenever its request G changes (every pipeline step
+    of G): its documents' other JSON (data, signatures, history, renewals) is left in the
+    database, and the terms still start from G's registration date."""
+    case_id = new_case(world, care_case(world))
+    stored_document(
+        world, "G", author="correctional_institution", case_id=case_id,
+        generated_at=moment("2026-03-02T09:00"), registration_date="2026-03-04",
+    )  # fmt: skip
+    stored_document(
+        world, "H", author="correctional_institution", case_id=case_id,
+        generated_at=moment("2026-03-05T09:00"),
+    )  # fmt: skip
+    with transaction(_sessions(world)) as session:
+        case = session.scalars(select(Case).where(Case.public_id == case_id)).one()
+        read: list[Document] = []
+        event.listen(
+            session,
+            "loaded_as_persistent",
+            lambda _s, loaded: read.append(loaded) if isinstance(loaded, Document) else None,
+        )
+        cause = deadline_tracking.ChangeCause.documents
+        deadline_tracking.refresh_case(session, case, cause=cause, today=dt.date(2026, 3, 10))
+        assert sorted(d.type_id for d in read) == ["G", "H"]
+        for document in read:
+            unloaded = inspect(document).unloaded
+            assert {"data", "signatures", "pdf_history", "renewals", "failure"} <= unloaded
+        stored = session.scalars(
+            select(StoredDeadline).where(StoredDeadline.case_id == case.id)
+        ).all()
+    anchors = {row.anchor_date for row in stored}
+    assert dt.date(2026, 3, 4) in anchors, anchors
