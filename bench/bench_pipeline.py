@@ -18,8 +18,10 @@ The batch is the institution director's: A (release notice, a conditional-releas
 G, H, I, J, L (care case) and the lists C and M, in turn. Each mode first runs a small
 warm-up batch (workers and converters start with ``tiltas serve``; the first document of each
 process loads fonts and keys), then the measured one; documents per second are counted from
-the batch request to its last document signed, latency per document from the request to
-that document's ``signed_at``.
+the batch request to its last document's ``signed_at``, latency per document from the request
+to that document's ``signed_at``. The client follows the job once a second, as a DMS would;
+when it saw the job completed is printed too, not counted (it adds up to a second of
+polling that the naive pipeline, timed to its last signature, does not have).
 
     .venv/bin/python bench/bench_pipeline.py [--documents 200] [--naive 8] [--no-distributed]
 """
@@ -100,6 +102,9 @@ class BatchRun:
     mode: str
     documents: int
     seconds: float
+    """From the batch request to the last document's signature."""
+    seen_after: float
+    """From the batch request to the answer that showed the job completed."""
     latencies: list[float]
     signatures: int
     cpu_ms: dict[str, float]
@@ -188,7 +193,7 @@ def _run_batch(
         if batch["state"] != "running":
             break
         time.sleep(1.0)  # a DMS following its job; each look is an audited request
-    seconds = time.perf_counter() - started
+    seen_after = time.perf_counter() - started
     cpu_after = cpu_by_part(roots)
     if batch["counts"]["signed"] != len(items):
         raise SystemExit(f"{mode}: not every document was signed: {batch}")
@@ -198,7 +203,7 @@ def _run_batch(
     ]
     signatures = sum(len(d["signatures"]) for d in listed)
     cpu_ms = {k: 1000 * (cpu_after[k] - cpu_before[k]) / len(items) for k in cpu_after}
-    return BatchRun(mode, len(items), seconds, latencies, signatures, cpu_ms)
+    return BatchRun(mode, len(items), max(latencies), seen_after, latencies, signatures, cpu_ms)
 
 
 def _measure(
@@ -216,7 +221,8 @@ def _measure(
 def _report(run: BatchRun) -> None:
     print(
         f"{run.mode:>12}: {run.documents} documents ({run.signatures} signatures) in "
-        f"{run.seconds:6.1f} s = {run.rate:5.2f} docs/s; latency p50 {run.percentile(0.5):5.1f} s, "
+        f"{run.seconds:6.1f} s = {run.rate:5.2f} docs/s (the job seen completed after "
+        f"{run.seen_after:.1f} s); latency p50 {run.percentile(0.5):5.1f} s, "
         f"p95 {run.percentile(0.95):5.1f} s; CPU per document: LibreOffice "
         f"{run.cpu_ms['LibreOffice']:.0f} ms, the rest {run.cpu_ms['the rest']:.0f} ms"
     )
