@@ -332,6 +332,7 @@ def test_full_queue_refuses_at_once_with_converter_busy(
     make_pool: Callable[..., ConverterPool],
 ) -> None:
     pool = make_pool(pool_size=1, queue_bound=1)
+    busy = soffice_bin_pid(pool, 0)
     slow = lithuanian_docx("LĖTAS", filler_paragraphs=SLOW_DOCX_PARAGRAPHS)
     results: list[bytes] = []
     threads = [threading.Thread(target=lambda: results.append(pool.convert(slow))) for _ in "ab"]
@@ -339,8 +340,12 @@ def test_full_queue_refuses_at_once_with_converter_busy(
         thread.start()
     wait_until(lambda: pool.status().admitted_requests == 2, 10, "two requests are admitted")
 
-    with pytest.raises(ConverterBusy) as refused:
-        pool.convert(lithuanian_docx("PERTEKLINIS"))
+    os.kill(busy, signal.SIGSTOP)  # both stay admitted, however fast the machine
+    try:
+        with pytest.raises(ConverterBusy) as refused:
+            pool.convert(lithuanian_docx("PERTEKLINIS"))
+    finally:
+        os.kill(busy, signal.SIGCONT)
     assert refused.value.reason == "queue_full"
     assert refused.value.queue_bound == 1
     assert refused.value.code == "converter_busy"
@@ -356,15 +361,23 @@ def test_no_free_converter_in_time_is_converter_busy(
     make_pool: Callable[..., ConverterPool],
 ) -> None:
     pool = make_pool(pool_size=1, queue_bound=4, queue_wait_timeout=0.5)
+    busy = soffice_bin_pid(pool, 0)
     slow = lithuanian_docx("LĖTAS", filler_paragraphs=SLOW_DOCX_PARAGRAPHS)
-    request = threading.Thread(target=pool.convert, args=(slow,))
+    results: list[bytes] = []
+    request = threading.Thread(target=lambda: results.append(pool.convert(slow)))
     request.start()
     wait_until(lambda: pool.status().converters[0].state is ConverterState.BUSY, 10, "busy")
-
-    with pytest.raises(ConverterBusy) as refused:
-        pool.convert(lithuanian_docx("LAUKIA"))
+    # Stopped, the converter cannot finish while the second request waits, however fast the
+    # machine (a fast one converted the slow document within the half second).
+    os.kill(busy, signal.SIGSTOP)
+    try:
+        with pytest.raises(ConverterBusy) as refused:
+            pool.convert(lithuanian_docx("LAUKIA"))
+    finally:
+        os.kill(busy, signal.SIGCONT)
     assert refused.value.reason == "wait_timeout"
     request.join(timeout=60)
+    assert len(results) == 1  # the first request still gets its document
 
 
 def test_converter_is_recycled_after_its_quota_of_conversions(
