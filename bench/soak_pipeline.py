@@ -99,8 +99,9 @@ def kind_of(process: Process, table: dict[int, Process]) -> str:
         return "oosplash"
     if "converter_worker.py" in text:
         return "converter worker"
-    if "uvicorn" in text:
-        return "API"
+    parent = table.get(process.ppid)
+    if "uvicorn" in text or (parent is not None and "uvicorn" in " ".join(parent.argv)):
+        return "API"  # uvicorn and the processes it spawns (one per API process)
     if "redis-server" in text:
         return "broker"
     if "cli.dev_responders" in text:
@@ -109,7 +110,6 @@ def kind_of(process: Process, table: dict[int, Process]) -> str:
         return "beat"
     if "celery" in text and " worker" in text:
         queues = process.argv[process.argv.index("--queues") + 1] if "--queues" in text else ""
-        parent = table.get(process.ppid)
         pool = parent is not None and "celery" in " ".join(parent.argv)
         return f"worker {queues}{' pool' if pool else ''}".strip()
     if "cli" in process.argv and "serve" in process.argv:
