@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import gc
 import threading
 from functools import cache
 from typing import Any
 
 import httpx
 from celery import current_app, shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -94,6 +95,18 @@ def _start_converters(**_: Any) -> None:
     on the first document (other workers never convert)."""
     if WorkQueue.convert.value in current_app.amqp.queues.consume_from:
         converter_for(current_app.conf.tiltas_settings)
+
+
+@worker_init.connect  # type: ignore[untyped-decorator]
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _freeze_startup_objects(**_: Any) -> None:
+    """What a worker holds once started (modules, the app, a converter pool) lives as long as
+    it: out of the cyclic collector's sight, a full collection no longer walks its some
+    200,000 objects, and the pool's forked children keep sharing those pages. Measured on a
+    200-document batch: full collections took 257 ms of CPU before, 17 ms after. Frozen in
+    the worker before it forks, then in each pool process (connected after
+    ``_start_converters``, so after its converters have started)."""
+    gc.freeze()
 
 
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
