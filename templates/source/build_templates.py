@@ -1149,9 +1149,16 @@ BUILDERS: dict[str, Callable[[], Document]] = {
 UNUSED_PARTS = (
     RT.THUMBNAIL,
     "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects",
+    RT.THEME,
+    RT.NUMBERING,
+    RT.WEB_SETTINGS,
+    RT.CUSTOM_XML,
 )
 """Parts of python-docx's default document that ours do not need: a thumbnail of that
-document, and Word 2010's copy of the styles (ignored by LibreOffice and later Word)."""
+document, Word 2010's copy of the styles (ignored by LibreOffice and later Word), the theme
+(no style of ours names a theme font or colour), list numbering (our lists are numbered in
+text), web settings and a custom XML item. Every conversion parses what is left: without
+these and the latent styles, LibreOffice took about 4 ms less CPU per document (of 35)."""
 
 STYLE_REFERENCE = re.compile(
     r'<w:(?:pStyle|rStyle|tblStyle|numStyleLink|styleLink|basedOn|next|link) w:val="([^"]+)"'
@@ -1173,6 +1180,8 @@ def _without_unused_parts_and_styles(document: Document) -> None:
         if part.partname.endswith(".xml") and part.partname != "/word/styles.xml"
     )
     styles = document.styles.element
+    for latent in styles.findall(qn("w:latentStyles")):  # defaults for styles we do not have
+        styles.remove(latent)
     by_id = {style.get(qn("w:styleId")): style for style in styles.findall(qn("w:style"))}
     wanted = {i for i, style in by_id.items() if style.get(qn("w:default")) == "1"}
     wanted |= set(STYLE_REFERENCE.findall(text)) & by_id.keys()

@@ -252,8 +252,18 @@ def test_shipped_templates_are_what_the_build_script_makes(type_id: str) -> None
 @pytest.mark.parametrize("type_id", list(DOCUMENT_TYPES))
 def test_templates_carry_only_the_styles_and_parts_they_use(type_id: str) -> None:
     package = zipfile.ZipFile(io.BytesIO(template_bytes(type_id)))
-    assert not {"word/stylesWithEffects.xml", "docProps/thumbnail.jpeg"} & set(package.namelist())
+    unused = {
+        "word/stylesWithEffects.xml",
+        "docProps/thumbnail.jpeg",
+        "word/theme/theme1.xml",
+        "word/numbering.xml",
+        "word/webSettings.xml",
+        "customXml/item1.xml",
+    }
+    assert not unused & set(package.namelist())
     styles = package.read("word/styles.xml").decode()
+    assert "<w:latentStyles" not in styles
+    assert "Theme=" not in styles, "a style names a theme font, and the theme is left out"
     others = "".join(
         package.read(name).decode()
         for name in package.namelist()
