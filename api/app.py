@@ -28,9 +28,12 @@ from api.routes import (
     verification,
     webhooks,
 )
+from templates.rendering import template_bytes
+from templates.types import DOCUMENT_TYPES
 from tiltas.db import make_engine, make_sessionmaker
 from tiltas.deadline_tracking import track_deadline_inputs
 from tiltas.settings import Settings
+from tiltas.storage import FileStore
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -46,6 +49,11 @@ def create_app(settings: Settings) -> FastAPI:
         # The synchronous endpoints' threads (``TILTAS_API_THREADS``): more only contend for
         # the process's GIL, and each holds a database connection.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        # A document names its template by SHA-256. With every shipped template kept in the
+        # store, one requested before an upgrade that ships new template bytes is still made.
+        store = FileStore(settings.documents_dir)
+        for type_id in DOCUMENT_TYPES:
+            store.put(template_bytes(type_id))
         yield
         verification.close_verifier(_app)
         engine.dispose()

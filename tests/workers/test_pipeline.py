@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import uuid
+import zipfile
 from pathlib import Path
 
 import pikepdf
@@ -89,6 +90,25 @@ def test_missing_template_version_fails_the_document(pipeline: DocumentPipeline)
     document = _document(pipeline, public_id)
     assert document.pdf_sha256 is None
     assert document.failure is not None and document.failure["code"] == "stored_file_missing"
+
+
+def test_a_document_requested_before_an_upgrade_is_made_with_its_template(
+    pipeline: DocumentPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    public_id = _request(pipeline, "A")  # this release's template; the API stored it at start
+    upgraded = _rezipped(template_bytes("A"))  # the next release ships other bytes
+    monkeypatch.setattr("workers.pipeline.template_bytes", lambda type_id: upgraded)
+    assert pipeline.generate(public_id).status == "generated"
+
+
+def _rezipped(package: bytes) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(package))
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_STORED) as target:
+        for name in source.namelist():
+            target.writestr(name, source.read(name))
+    assert output.getvalue() != package
+    return output.getvalue()
 
 
 class _PlainPdfConverter:
