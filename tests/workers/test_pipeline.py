@@ -125,8 +125,9 @@ class _PlainPdfConverter:
 def test_a_failing_pdfa_check_stores_nothing(pipeline: DocumentPipeline) -> None:
     broken = dataclasses.replace(pipeline, converter=_PlainPdfConverter())  # type: ignore[arg-type]
     public_id = _request(pipeline, "A")
+    stored_before = set(pipeline.store.root.rglob("*"))  # the shipped templates
     assert broken.generate(public_id).status == "failed"
     document = _document(pipeline, public_id)
     assert document.pdf_sha256 is None
     assert document.failure is not None and document.failure["code"] == "pdfa_check_failed"
-    assert not any(p.is_file() for p in pipeline.store.root.rglob("*"))
+    assert set(pipeline.store.root.rglob("*")) == stored_before
