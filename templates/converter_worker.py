@@ -199,10 +199,14 @@ def main() -> None:
     except Exception as error:
         _send({"event": "start_failed", "detail": type(error).__name__})
         _kill_own_process_group()
-    _send({"event": "ready", "soffice_pid": soffice.pid})
-    _serve(desktop, soffice)
-    # stdin closed (the pool is done with us) or LibreOffice died: leave nothing behind.
-    _kill_own_process_group()
+    try:
+        _send({"event": "ready", "soffice_pid": soffice.pid})
+        _serve(desktop, soffice)
+    finally:
+        # stdin closed (the pool is done with us), LibreOffice died, or the pool process was
+        # killed while we answered (a broken pipe; once it left LibreOffice running for good):
+        # leave nothing behind.
+        _kill_own_process_group()
 
 
 if __name__ == "__main__":

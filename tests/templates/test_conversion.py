@@ -7,8 +7,10 @@ request still succeeds, that the converter was replaced and that nothing is left
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import io
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +23,7 @@ from types import ModuleType
 import pikepdf
 import pytest
 
+from templates import conversion
 from templates.conversion import (
     ConverterBusy,
     ConverterConfigurationError,
@@ -430,6 +433,47 @@ def test_closed_pool_refuses_and_leaves_no_process(tmp_path: Path) -> None:
     with pytest.raises(ConverterPoolClosed):
         pool.convert(lithuanian_docx())
     pool.close()  # idempotent
+
+
+def test_a_converter_whose_pool_process_dies_mid_answer_leaves_no_libreoffice(
+    tmp_path: Path,
+) -> None:
+    """The pool process killed while its converter answers: the answer's write fails with a
+    broken pipe, and the converter must still take its LibreOffice with it (it once left
+    soffice running for good, seen after a crash test)."""
+    source = tmp_path / "letter.docx"
+    source.write_bytes(lithuanian_docx())
+    worker = subprocess.Popen(
+        [
+            ConverterPoolSettings().python_executable,
+            str(Path(conversion.__file__).with_name("converter_worker.py")),
+            "--soffice", "soffice",
+            "--profile-dir", str(tmp_path / "profile"),
+            "--pipe-name", f"tiltas-test-{os.getpid()}",
+            "--parent-pid", str(os.getpid()),  # we live on: only the pipe breaks
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    assert worker.stdin is not None and worker.stdout is not None
+    try:
+        assert b'"ready"' in worker.stdout.readline()
+        assert len(group_members(worker.pid)) >= 2, "the converter runs LibreOffice"
+        request = {"id": 1, "input": str(source), "output": str(tmp_path / "letter.pdf")}
+        worker.stdin.write(json.dumps(request).encode() + b"\n")
+        worker.stdin.flush()
+        worker.stdout.close()  # as a killed pool process's end of the pipe
+        worker.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while group_members(worker.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert group_members(worker.pid) == [], "LibreOffice outlived its converter"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.stdin.close()
+        worker.wait()
 
 
 def test_start_fails_cleanly_when_libreoffice_is_missing(tmp_path: Path) -> None:
