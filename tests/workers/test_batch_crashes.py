@@ -163,6 +163,26 @@ def test_workers_killed_mid_batch(
         _each_signed_exactly_once(stack, batch_id)
         restarted = [stack.service.pid_of(w) for w in ("worker-convert", "worker-sign")]
         assert set(restarted).isdisjoint(killed), "the supervisor restarted both workers"
+    # The killed workers' converters went with them: no LibreOffice outlives the service.
+    deadline = time.monotonic() + 10
+    while _libreoffice_under(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _libreoffice_under(tmp_path) == [], "LibreOffice left running"
+
+
+def _libreoffice_under(root: Path) -> list[int]:
+    """Live soffice processes whose profile is under ``root``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:  # gone
+            continue
+        if b"soffice" in command and str(root).encode() in command and not _gone(int(entry.name)):
+            found.append(int(entry.name))
+    return found
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
