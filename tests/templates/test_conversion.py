@@ -34,6 +34,7 @@ from templates.conversion import (
     ConverterState,
     DocumentRejected,
 )
+from tests.support.processes import processes_under
 
 
 def _load_fixture_module() -> ModuleType:
@@ -54,14 +55,6 @@ SLOW_DOCX_PARAGRAPHS = 1000
 
 
 # ------------------------------------------------------------------------------------ helpers
-
-
-def processes_under(root: Path) -> list[str]:
-    """Live processes whose command line names ``root`` (LibreOffice gets its profile there)."""
-    found = subprocess.run(
-        ["pgrep", "-a", "-f", str(root)], capture_output=True, text=True, check=False
-    )
-    return found.stdout.splitlines()
 
 
 def group_members(process_group: int) -> list[int]:

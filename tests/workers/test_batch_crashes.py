@@ -24,6 +24,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from signing.dev_pki import ensure_dev_pki
 from tests.faults.fake_tsa import FakeTsa
 from tests.faults.stack import Stack, check_nothing_lost, running_stack
+from tests.support.processes import processes_under
 from tests.support.servers import PostgresServer, RedisServer, start_postgres, wait_for
 
 pytestmark = [
@@ -165,24 +166,9 @@ def test_workers_killed_mid_batch(
         assert set(restarted).isdisjoint(killed), "the supervisor restarted both workers"
     # The killed workers' converters went with them: no LibreOffice outlives the service.
     deadline = time.monotonic() + 10
-    while _libreoffice_under(tmp_path) and time.monotonic() < deadline:
+    while processes_under(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _libreoffice_under(tmp_path) == [], "LibreOffice left running"
-
-
-def _libreoffice_under(root: Path) -> list[int]:
-    """Live soffice processes whose profile is under ``root``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes()
-        except OSError:  # gone
-            continue
-        if b"soffice" in command and str(root).encode() in command and not _gone(int(entry.name)):
-            found.append(int(entry.name))
-    return found
+    assert processes_under(tmp_path) == [], "LibreOffice left running"
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
