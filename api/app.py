@@ -54,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         store = FileStore(settings.documents_dir)
         for type_id in DOCUMENT_TYPES:
             store.put(template_bytes(type_id))
+        store.remove_abandoned_writes()  # an API process killed while storing an upload
         yield
         verification.close_verifier(_app)
         engine.dispose()

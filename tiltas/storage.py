@@ -1,8 +1,10 @@
 """Document files: content-addressed (SHA-256), written atomically, verified on read.
 
 A file appears under its final name only when complete (write to a temporary file in the
-same folder, fsync, rename), so a crash never leaves a half-written document visible, and
-writing the same content twice is harmless — which is what at-least-once tasks need.
+store's ``.partial`` folder, fsync, rename), so a crash never leaves a half-written document
+visible, and writing the same content twice is harmless — which is what at-least-once tasks
+need. A process killed while writing leaves its temporary file behind; the next process of the
+service to start on that host removes it (``remove_abandoned_writes``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,10 +73,29 @@ class FileStore:
             raise
         return sha256
 
-    @staticmethod
-    def _write(final: Path, content: bytes) -> None:
+    @property
+    def partial_dir(self) -> Path:
+        """Where files are written before they get their final name (same file system)."""
+        return self.root / ".partial"
+
+    def remove_abandoned_writes(self) -> int:
+        """Delete the temporary files of writers on this host that no longer run; return how
+        many. Another host's writers are left alone: their process ids mean nothing here."""
+        prefix = f"{socket.gethostname()}-"
+        removed = 0
+        for entry in self.partial_dir.glob(f"{prefix}*"):
+            writer = entry.name.removeprefix(prefix).split("-")[0]
+            if writer.isdigit() and not _running(int(writer)):
+                entry.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def _write(self, final: Path, content: bytes) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=final.parent, prefix=".partial-")
+        self.partial_dir.mkdir(exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(
+            dir=self.partial_dir, prefix=f"{socket.gethostname()}-{os.getpid()}-"
+        )
         try:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(content)
@@ -97,3 +119,13 @@ class FileStore:
         if hashlib.sha256(content).hexdigest() != sha256:
             raise StoredFileCorrupt(sha256)
         return content
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: running
+        return True
+    return True

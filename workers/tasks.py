@@ -97,6 +97,13 @@ def _start_converters(**_: Any) -> None:
         converter_for(current_app.conf.tiltas_settings)
 
 
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _remove_abandoned_writes(**_: Any) -> None:
+    """A pool process killed while it stored a file left the temporary file behind; each new
+    pool process (a restarted worker's, or one replacing a killed one) removes those."""
+    FileStore(current_app.conf.tiltas_settings.documents_dir).remove_abandoned_writes()
+
+
 @worker_init.connect  # type: ignore[untyped-decorator]
 @worker_process_init.connect  # type: ignore[untyped-decorator]
 def _freeze_startup_objects(**_: Any) -> None:

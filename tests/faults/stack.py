@@ -205,9 +205,10 @@ class StoreReport:
 def check_nothing_lost(stack: Stack, *, audit_entries_before: int = 0) -> StoreReport:
     """Nothing stored is lost or corrupted (see the module docstring)."""
     store = FileStore((stack.data_dir / "documents").resolve())
-    files = [p for p in store.root.rglob("*") if p.is_file()] if store.root.exists() else []
-    partial = [p.name for p in files if p.name.startswith(".partial-")]
+    stored = [p for p in store.root.rglob("*") if p.is_file()] if store.root.exists() else []
+    partial = [p.name for p in stored if p.parent == store.partial_dir]
     assert not partial, f"half-written files left in the store: {partial}"
+    files = [p for p in stored if p.parent != store.partial_dir]
     for path in files:
         assert hashlib.sha256(path.read_bytes()).hexdigest() == path.name, f"{path} is corrupt"
     engine = make_engine(stack.database_url)
