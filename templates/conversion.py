@@ -52,6 +52,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Literal
 
+from tiltas.processes import running
+
 __all__ = [
     "ConversionError",
     "ConverterBusy",
@@ -473,14 +475,8 @@ def _remove_stale_directories(root: Path) -> None:
     """Delete profile folders left by pool processes that no longer run."""
     for directory in root.glob(f"{_DIRECTORY_PREFIX}*"):
         owner = directory.name.removeprefix(_DIRECTORY_PREFIX).split("-")[0]
-        if not owner.isdigit() or int(owner) == os.getpid():
-            continue
-        try:
-            os.kill(int(owner), 0)
-        except ProcessLookupError:
+        if owner.isdigit() and not running(int(owner)):
             shutil.rmtree(directory, ignore_errors=True)
-        except PermissionError:
-            continue
 
 
 # ------------------------------------------------------------------------------------- the pool

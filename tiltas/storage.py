@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tiltas.errors import TiltasError
+from tiltas.processes import running
 
 
 class StorageError(TiltasError):
@@ -81,11 +82,11 @@ class FileStore:
     def remove_abandoned_writes(self) -> int:
         """Delete the temporary files of writers on this host that no longer run; return how
         many. Another host's writers are left alone: their process ids mean nothing here."""
-        prefix = f"{socket.gethostname()}-"
+        prefix = _writer_prefix()
         removed = 0
         for entry in self.partial_dir.glob(f"{prefix}*"):
             writer = entry.name.removeprefix(prefix).split("-")[0]
-            if writer.isdigit() and not _running(int(writer)):
+            if writer.isdigit() and not running(int(writer)):
                 entry.unlink(missing_ok=True)
                 removed += 1
         return removed
@@ -94,7 +95,7 @@ class FileStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         self.partial_dir.mkdir(exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(
-            dir=self.partial_dir, prefix=f"{socket.gethostname()}-{os.getpid()}-"
+            dir=self.partial_dir, prefix=f"{_writer_prefix()}{os.getpid()}-"
         )
         try:
             with os.fdopen(descriptor, "wb") as handle:
@@ -121,11 +122,6 @@ class FileStore:
         return content
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: running
-        return True
-    return True
+def _writer_prefix() -> str:
+    """How this host's temporary files begin; the writer's process id follows."""
+    return f"{socket.gethostname()}-"
