@@ -39,6 +39,7 @@ import secrets
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -52,7 +53,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Literal
 
-from tiltas.processes import running
+from tiltas.processes import group_members, listening_unix_sockets, running
 
 __all__ = [
     "ConversionError",
@@ -356,6 +357,7 @@ class _ConverterProcess:
             detail = str(message.get("detail", ""))
             raise _ConverterLost("crash", self._exit_status(), detail=detail)
         self.soffice_pid = int(message["soffice_pid"])
+        _record_office_sockets(self.directory, self.process.pid)
 
     def kill(self) -> None:
         """Kill the whole process group, reap the worker and delete the profile. Idempotent."""
@@ -373,6 +375,7 @@ class _ConverterProcess:
                     with contextlib.suppress(OSError):
                         stream.close()
             _wait_for_group_exit(process.pid, _GROUP_EXIT_WAIT_SECONDS)
+        _remove_office_sockets(self.directory)
         shutil.rmtree(self.directory, ignore_errors=True)
         logger.debug("converter %d generation %d killed", self.slot, self.generation)
 
@@ -449,26 +452,10 @@ def _wait_for_group_exit(process_group: int, timeout: float) -> None:
     """Wait until no process of the group is left (orphans are reaped by init)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _group_members(process_group):
+        if not group_members(process_group):
             return
         time.sleep(0.02)
     logger.warning("processes of converter group %d still present after kill", process_group)
-
-
-def _group_members(process_group: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the parenthesised command: state, ppid, pgrp, ...
-        fields = stat.rpartition(")")[2].split()
-        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == process_group:
-            members.append(int(entry.name))
-    return members
 
 
 def _remove_stale_directories(root: Path) -> None:
@@ -476,7 +463,37 @@ def _remove_stale_directories(root: Path) -> None:
     for directory in root.glob(f"{_DIRECTORY_PREFIX}*"):
         owner = directory.name.removeprefix(_DIRECTORY_PREFIX).split("-")[0]
         if owner.isdigit() and not running(int(owner)):
+            _remove_office_sockets(directory)
             shutil.rmtree(directory, ignore_errors=True)
+
+
+# LibreOffice always puts its UNO pipe and its single-instance pipe in /tmp (TMPDIR does not
+# move them) and only removes them when it shuts down cleanly: every killed converter (a hang, a
+# crash, a recycle, a closing pool) left both there for good, two for every start. The paths a
+# converter listens on are recorded when it is ready and removed once it is gone.
+_SOCKETS_RECORD = "sockets"
+_OFFICE_SOCKET_PREFIX = "OSL_PIPE_"
+
+
+def _record_office_sockets(directory: Path, process_group: int) -> None:
+    sockets = [
+        path
+        for path in listening_unix_sockets(group_members(process_group))
+        if path.name.startswith(_OFFICE_SOCKET_PREFIX)
+    ]
+    (directory / _SOCKETS_RECORD).write_text("".join(f"{path}\n" for path in sockets))
+
+
+def _remove_office_sockets(directory: Path) -> None:
+    try:
+        recorded = (directory / _SOCKETS_RECORD).read_text().splitlines()
+    except OSError:
+        return
+    for line in recorded:
+        path = Path(line)
+        with contextlib.suppress(OSError):
+            if path.name.startswith(_OFFICE_SOCKET_PREFIX) and stat.S_ISSOCK(path.lstat().st_mode):
+                path.unlink()
 
 
 # ------------------------------------------------------------------------------------- the pool

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +36,7 @@ from templates.conversion import (
     DocumentRejected,
 )
 from tests.support.processes import processes_under
+from tiltas.processes import listening_unix_sockets
 
 
 def _load_fixture_module() -> ModuleType:
@@ -410,6 +412,64 @@ def test_killed_and_recycled_converters_leave_no_temporary_files(
     assert sorted(p.name for p in system_tmp.rglob("*")) == []
 
 
+def office_sockets() -> set[Path]:
+    """LibreOffice's Unix sockets (its UNO pipes and single-instance pipes): always in /tmp."""
+    return set(Path("/tmp").glob("OSL_PIPE_*"))
+
+
+def test_killed_recycled_and_closed_converters_leave_no_sockets_in_tmp(
+    make_pool: Callable[..., ConverterPool],
+) -> None:
+    """A killed soffice never removes its two pipes from /tmp: every converter start (a crash,
+    a hang, a recycle, a closing pool) once left two sockets there for good."""
+    before = office_sockets()
+    pool = make_pool(pool_size=1, recycle_after=2)
+    assert len(office_sockets() - before) == 2, "its UNO pipe and its single-instance pipe"
+    os.kill(soffice_bin_pid(pool, 0), signal.SIGKILL)
+    for n in range(3):
+        marker = f"LIZDAI-{n}"
+        assert_pdfa_2b_with_marker(pool.convert(lithuanian_docx(marker)), marker)
+    wait_until(lambda: pool.status().converters[0].generation >= 3, 30, "killed, then recycled")
+    wait_until(lambda: all_idle(pool), 30, "the recycled converter ready")
+    pool.close()
+    assert office_sockets() - before == set()
+
+
+def test_a_new_pool_removes_what_a_killed_pool_process_left(tmp_path: Path) -> None:
+    """The pool's own process killed: its converters follow it, and the next pool on the same
+    profile root removes their folders and their sockets."""
+    root = tmp_path / "pool"
+    before = office_sockets()
+    script = (
+        "import sys; from pathlib import Path; "
+        "from templates.conversion import ConverterPool, ConverterPoolSettings; "
+        "ConverterPool(ConverterPoolSettings(pool_size=1, profile_root=Path(sys.argv[1]))).start(); "
+        "print('ready', flush=True); sys.stdin.read()"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script, str(root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=Path(conversion.__file__).parents[1],
+    )
+    with owner:
+        assert owner.stdout is not None and owner.stdout.readline() == b"ready\n"
+        left = office_sockets() - before
+        owner.kill()
+    assert len(left) == 2
+    wait_until(lambda: processes_under(root) == [], 30, "its converters gone with it")
+    assert list(root.glob("converter-*")) and left <= office_sockets(), "what it left behind"
+
+    pool = ConverterPool(pool_settings(root, pool_size=1))
+    pool.start()
+    try:
+        assert [p.name for p in root.glob("converter-*")] == [f"converter-{os.getpid()}-0-1"]
+        assert left & office_sockets() == set()
+    finally:
+        pool.close()
+    assert office_sockets() - before == set()
+
+
 # ------------------------------------------------------------------------- lifecycle, config
 
 
@@ -448,11 +508,14 @@ def test_a_converter_whose_pool_process_dies_mid_answer_leaves_no_libreoffice(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         start_new_session=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # where a killed soffice leaves its files
     )  # fmt: skip
     assert worker.stdin is not None and worker.stdout is not None
+    sockets: list[Path] = []
     try:
         assert b'"ready"' in worker.stdout.readline()
         assert len(group_members(worker.pid)) >= 2, "the converter runs LibreOffice"
+        sockets = listening_unix_sockets(group_members(worker.pid))  # no pool to remove them
         request = {"id": 1, "input": str(source), "output": str(tmp_path / "letter.pdf")}
         worker.stdin.write(json.dumps(request).encode() + b"\n")
         worker.stdin.flush()
@@ -467,6 +530,8 @@ def test_a_converter_whose_pool_process_dies_mid_answer_leaves_no_libreoffice(
             os.killpg(worker.pid, signal.SIGKILL)
         worker.stdin.close()
         worker.wait()
+        for socket_path in sockets:
+            socket_path.unlink(missing_ok=True)
 
 
 def test_start_fails_cleanly_when_libreoffice_is_missing(tmp_path: Path) -> None:
