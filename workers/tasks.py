@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from celery import current_app, shared_task
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,7 +78,20 @@ def _converter(pool_settings: ConverterPoolSettings) -> ConverterPool:
     pool = ConverterPool(pool_settings)
     pool.start()
     atexit.register(pool.close)
+    _started_converters.append(pool)
     return pool
+
+
+_started_converters: list[ConverterPool] = []
+
+
+@worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+def _close_converters(**_: Any) -> None:
+    """A pool process that ends (its worker stopping) closes its converters. Forked pool
+    processes leave without running atexit: their converters then died by their own orphan
+    check, leaving their folders, and LibreOffice's sockets in /tmp, to the next start."""
+    for pool in _started_converters:
+        pool.close()
 
 
 def pipeline_for(settings: Settings) -> DocumentPipeline:

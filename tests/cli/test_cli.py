@@ -75,6 +75,7 @@ def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
 
 
 def test_serve_answers_then_stops_cleanly(tmp_path: Path) -> None:
+    office_sockets_before = set(Path("/tmp").glob("OSL_PIPE_*"))
     service = start_service(tmp_path / "data")
     try:
         base = service.base_url
@@ -144,3 +145,7 @@ def test_serve_answers_then_stops_cleanly(tmp_path: Path) -> None:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
         assert name
+    # The convert worker's processes closed their converters as they ended: no profile folder
+    # left, and none of LibreOffice's sockets in /tmp (a killed soffice never removes them).
+    assert list((service.data_dir / "run" / "converters").iterdir()) == []
+    assert set(Path("/tmp").glob("OSL_PIPE_*")) - office_sockets_before == set()
