@@ -77,7 +77,6 @@ def _converter(pool_settings: ConverterPoolSettings) -> ConverterPool:
     """One pool per worker process, started on first use and closed when the process ends."""
     pool = ConverterPool(pool_settings)
     pool.start()
-    atexit.register(pool.close)
     _started_converters.append(pool)
     return pool
 
@@ -87,11 +86,14 @@ _started_converters: list[ConverterPool] = []
 
 @worker_process_shutdown.connect  # type: ignore[untyped-decorator]
 def _close_converters(**_: Any) -> None:
-    """A pool process that ends (its worker stopping) closes its converters. Forked pool
-    processes leave without running atexit: their converters then died by their own orphan
+    """A process that ends closes the converters it started. Forked pool processes leave
+    without running atexit, hence the signal: their converters then died by their own orphan
     check, leaving their folders, and LibreOffice's sockets in /tmp, to the next start."""
     for pool in _started_converters:
         pool.close()
+
+
+atexit.register(_close_converters)  # a worker running its tasks in threads, in its own process
 
 
 def pipeline_for(settings: Settings) -> DocumentPipeline:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.processes import office_sockets
 from tests.support.service import REPO, start_service
 
 
@@ -75,7 +76,7 @@ def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
 
 
 def test_serve_answers_then_stops_cleanly(tmp_path: Path) -> None:
-    office_sockets_before = set(Path("/tmp").glob("OSL_PIPE_*"))
+    office_sockets_before = office_sockets()
     service = start_service(tmp_path / "data")
     try:
         base = service.base_url
@@ -148,4 +149,4 @@ def test_serve_answers_then_stops_cleanly(tmp_path: Path) -> None:
     # The convert worker's processes closed their converters as they ended: no profile folder
     # left, and none of LibreOffice's sockets in /tmp (a killed soffice never removes them).
     assert list((service.data_dir / "run" / "converters").iterdir()) == []
-    assert set(Path("/tmp").glob("OSL_PIPE_*")) - office_sockets_before == set()
+    assert office_sockets() - office_sockets_before == set()

@@ -12,3 +12,8 @@ def processes_under(root: Path) -> list[str]:
         ["pgrep", "-a", "-f", str(root)], capture_output=True, text=True, check=False
     )
     return found.stdout.splitlines()
+
+
+def office_sockets() -> set[Path]:
+    """LibreOffice's Unix sockets (its UNO pipes and single-instance pipes): always in /tmp."""
+    return set(Path("/tmp").glob("OSL_PIPE_*"))

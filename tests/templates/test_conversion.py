@@ -35,8 +35,8 @@ from templates.conversion import (
     ConverterState,
     DocumentRejected,
 )
-from tests.support.processes import processes_under
-from tiltas.processes import listening_unix_sockets
+from tests.support.processes import office_sockets, processes_under
+from tiltas.processes import group_members, listening_unix_sockets
 
 
 def _load_fixture_module() -> ModuleType:
@@ -57,19 +57,6 @@ SLOW_DOCX_PARAGRAPHS = 1000
 
 
 # ------------------------------------------------------------------------------------ helpers
-
-
-def group_members(process_group: int) -> list[int]:
-    """Live members of a process group (zombies waiting for init to reap them do not count)."""
-    found = subprocess.run(
-        ["ps", "-e", "-o", "pid=,pgid=,stat="], capture_output=True, text=True, check=True
-    )
-    members = []
-    for line in found.stdout.splitlines():
-        pid, group, state = line.split()
-        if int(group) == process_group and not state.startswith("Z"):
-            members.append(int(pid))
-    return members
 
 
 def soffice_bin_pid(pool: ConverterPool, slot: int) -> int:
@@ -410,11 +397,6 @@ def test_killed_and_recycled_converters_leave_no_temporary_files(
         assert_pdfa_2b_with_marker(pool.convert(lithuanian_docx(marker)), marker)
     wait_until(lambda: pool.status().converters[0].generation >= 3, 30, "killed, then recycled")
     assert sorted(p.name for p in system_tmp.rglob("*")) == []
-
-
-def office_sockets() -> set[Path]:
-    """LibreOffice's Unix sockets (its UNO pipes and single-instance pipes): always in /tmp."""
-    return set(Path("/tmp").glob("OSL_PIPE_*"))
 
 
 def test_killed_recycled_and_closed_converters_leave_no_sockets_in_tmp(
