@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -121,6 +122,37 @@ def author_of(session: Session, principal: Principal) -> dict[str, Any]:
         "address": organisation.address,
         "email": organisation.email,
     }
+
+
+@dataclass
+class RequestLookups:
+    """What the documents asked for in one transaction share, looked up once: the author,
+    each case with its printed subject, each type's template in use. A batch of 200 ran these
+    queries for every item. Nothing here changes within the transaction that asks."""
+
+    session: Session
+    principal: Principal
+    _author: dict[str, Any] | None = None
+    _subjects: dict[str, tuple[Case, dict[str, Any]]] = field(default_factory=dict)
+    _templates: dict[str, str | None] = field(default_factory=dict)
+
+    def author(self) -> dict[str, Any]:
+        if self._author is None:
+            self._author = author_of(self.session, self.principal)
+        return self._author
+
+    def subject(self, case_public_id: str) -> tuple[Case, dict[str, Any]]:
+        """As :func:`subject_of`; an unknown case raises every time (nothing is kept)."""
+        if case_public_id not in self._subjects:
+            self._subjects[case_public_id] = subject_of(
+                self.session, self.principal, case_public_id
+            )
+        return self._subjects[case_public_id]
+
+    def active_template(self, type_id: str) -> str | None:
+        if type_id not in self._templates:
+            self._templates[type_id] = active_template(self.session, type_id)
+        return self._templates[type_id]
 
 
 def request_document(

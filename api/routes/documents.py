@@ -164,20 +164,27 @@ def read_document_type(type_id: str, principal: PrincipalDep) -> dict[str, Any]:
     }
 
 
-def request_checked_document(session: Any, principal: Principal, body: DocumentCreate) -> Document:
-    """Check everything (bad input is a 422 and nothing is stored), then store the request."""
+def request_checked_document(
+    session: Any,
+    principal: Principal,
+    body: DocumentCreate,
+    lookups: documents.RequestLookups | None = None,
+) -> Document:
+    """Check everything (bad input is a 422 and nothing is stored), then store the request.
+    Documents asked for together share ``lookups``."""
+    lookups = lookups or documents.RequestLookups(session, principal)
     type_id = body.type.value
     documents.check_may_author(principal, type_id, body.case_id)
     case = None
     envelope: dict[str, Any] = body.envelope.model_dump(mode="json", exclude_none=True)
     envelope["document_type"] = type_id
-    envelope["author"] = documents.author_of(session, principal)
+    envelope["author"] = lookups.author()
     if body.case_id is not None:
-        case, envelope["subject"] = documents.subject_of(session, principal, body.case_id)
+        case, envelope["subject"] = lookups.subject(body.case_id)
     _kind, checked_envelope, checked_data = validate(type_id, envelope, body.data)
     envelope_json = checked_envelope.model_dump(mode="json")
     data_json = checked_data.model_dump(mode="json")
-    active = documents.active_template(session, type_id)
+    active = lookups.active_template(type_id)
     version = active or template_version(template_bytes(type_id))
     return documents.request_document(
         session, principal, type_id, case, envelope_json, data_json, version

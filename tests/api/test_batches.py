@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 
 from signing.dev_pki import ensure_dev_pki
 from signing.keys import load_certificates
 from signing.validation import async_validate_signed_pdf
 from tests.support.documents import running_worker
-from tests.support.factories import World, protocols
+from tests.support.factories import World, care_case, protocols
+from tiltas import deadline_tracking
 from tiltas.access import Role
 from tiltas.messaging import GENERATE_DOCUMENT
 from tiltas.metrics import redis_for
@@ -84,6 +85,56 @@ def test_one_bad_item_refuses_the_batch_and_stores_nothing(world: World) -> None
         assert listed.json() == []
 
 
+def _requests_g(world: World, count: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """``count`` requests G (the anchor of a care case's terms) on one new care case."""
+    director = world.institution.auth(Role.director)
+    case = world.client.post("/v1/cases", json=care_case(world), headers=director).json()["id"]
+    example = world.client.get("/v1/document-types/G", headers=director).json()["example"]
+    return director, [{**example, "case_id": case} for _ in range(count)]
+
+
+def test_a_batch_reads_what_its_items_share_and_refreshes_their_case_once(
+    world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The author, the case and the template in use are read once per batch, and the case's
+    deadlines recomputed once, whatever the number of items (they were, per item)."""
+    refreshed: list[int] = []
+    refresh_case = deadline_tracking.refresh_case
+
+    def counted(session: Any, case: Any, **options: Any) -> Any:
+        refreshed.append(case.id)
+        return refresh_case(session, case, **options)
+
+    monkeypatch.setattr(deadline_tracking, "refresh_case", counted)
+    reads: dict[int, list[str]] = {}
+    for count in (1, 5):
+        director, items = _requests_g(world, count)
+        refreshed.clear()
+        statements: list[str] = []
+
+        def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)  # noqa: B023 (listened to only in this iteration)
+
+        event.listen(Engine, "before_cursor_execute", note)
+        try:
+            created = world.client.post("/v1/batches", json={"documents": items}, headers=director)
+        finally:
+            event.remove(Engine, "before_cursor_execute", note)
+        assert created.status_code == 202, created.text
+        assert created.json()["total"] == count
+        assert len(refreshed) == 1, refreshed
+        reads[count] = [
+            lookup
+            for statement in statements
+            for lookup in ("WHERE cases.public_id", "FROM organisations", "FROM template_versions")
+            if lookup in statement
+        ]
+        assert not [s for s in statements if "SAVEPOINT" in s.upper()]
+    assert reads[1] and sorted(reads[5]) == sorted(reads[1]), reads
+    # No worker runs here: the generation tasks queued go, as the other tests expect.
+    redis_for(settings.resolved_broker_url).delete(WorkQueue.convert.value)
+
+
 def test_cancel_stops_what_has_not_started(world: World, settings: Settings) -> None:
     commission, items = protocols(world, 3)
     # No worker yet: nothing has started when the batch is cancelled.
@@ -105,6 +156,7 @@ def test_cancel_stops_what_has_not_started(world: World, settings: Settings) -> 
     )
     made = world.client.get(f"/v1/batches/{job['id']}/documents", headers=commission).json()
     app = make_celery(settings)
+    app.loader.import_default_modules()  # the tasks, run here (not only when a worker ran first)
     for document in made:  # run here: each finds nothing to do
         assert app.tasks[GENERATE_DOCUMENT].apply(args=[document["id"]]).get() == "cancelled"
     broker = redis_for(settings.resolved_broker_url)
