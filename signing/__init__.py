@@ -10,6 +10,10 @@ Light imports only here (configuration and errors); the pyHanko-backed parts loa
 - ``signing.dev_pki`` / ``signing.dev_responders``: ``ensure_dev_pki``, ``DevResponders``
 """
 
+import warnings
+
+from cryptography.utils import CryptographyDeprecationWarning
+
 from signing.config import (
     NOTO_SANS_PATH,
     Pkcs11KeySource,
@@ -31,6 +35,10 @@ from signing.errors import (
     TimestampAttempt,
     TimestampUnavailable,
 )
+
+# cryptography 51 deprecates DSA, which pyHanko and certomancer import on load (we use none):
+# without this every command and worker start printed the warning.
+warnings.filterwarnings("ignore", "DSA is deprecated", CryptographyDeprecationWarning)
 
 __all__ = [
     "NOTO_SANS_PATH",

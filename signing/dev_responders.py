@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 from asn1crypto import cms, core, tsp
 from cryptography.hazmat.primitives import hashes, serialization
@@ -247,9 +246,7 @@ class DevResponders:
         app = build_animator_app(
             {arch.arch_label: arch}, with_web_ui=False, allow_time_override=False
         )
-        app.middlewares.append(
-            _timestamps_by(DevTimeStamper(arch), urlsplit(self._pki.tsa_url).path)
-        )
+        app.middlewares.append(_timestamps_by(arch))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._requested_port)
@@ -265,18 +262,33 @@ class DevResponders:
             self._runner = None
 
 
-def _timestamps_by(stamper: DevTimeStamper, path: str) -> Any:
-    """aiohttp middleware: the TSA's requests answered by ``stamper``, the rest by certomancer."""
+def _timestamps_by(architecture: Any) -> Any:
+    """aiohttp middleware: requests to the architecture's TSAs (``/{arch}/tsa/{label}``, as
+    certomancer routes them) answered by a :class:`DevTimeStamper` each, the rest by
+    certomancer (an unknown label too)."""
     from aiohttp import web
+
+    known = {
+        str(info.label) for info in architecture.service_registry.list_time_stamping_services()
+    }
+    stampers: dict[str, DevTimeStamper] = {}
 
     @web.middleware
     async def answer(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if request.method != "POST" or request.path != path:
+        arch, kind, label = [*request.path.strip("/").split("/"), "", "", ""][:3]
+        if (
+            request.method != "POST"
+            or kind != "tsa"
+            or arch != str(architecture.arch_label)
+            or label not in known
+        ):
             return await handler(request)
+        if label not in stampers:
+            stampers[label] = DevTimeStamper(architecture, label)
         try:
-            body = stamper.response(await request.read())
+            body = stampers[label].response(await request.read())
         except ValueError as error:
             return web.Response(status=400, text=str(error))
         return web.Response(body=body, content_type="application/timestamp-reply")
